@@ -1,0 +1,33 @@
+# Two entry points: `make report` (set up + render the site and PDFs) and `make test` (set up + run the tests).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PROFILE ?=
+QUARTO ?= $(shell command -v quarto 2>/dev/null || echo $(VENV)/bin/quarto)
+PYTEST_ARGS ?=
+
+.PHONY: setup report test clean-cache
+setup: $(VENV)/.installed
+
+# torch/torchvision are pinned here (not in pyproject.toml) so that pip takes the wheels this platform has;
+# override with `make setup TORCH_SPEC="torch torchvision"` to let pip choose.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH_SPEC) || $(PY) -m pip install --quiet torch torchvision
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+$(VENV)/bin/quarto:
+	$(PY) -m pip install --quiet quarto-cli
+
+report: setup $(if $(shell command -v quarto 2>/dev/null),,$(VENV)/bin/quarto)
+	QUARTO_PYTHON=$(abspath $(PY)) PATH=$(abspath $(VENV))/bin:$$PATH \
+		$(QUARTO) render $(if $(PROFILE),--profile $(PROFILE),)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean-cache:
+	rm -rf data/cache

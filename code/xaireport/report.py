@@ -1,0 +1,98 @@
+"""What every chapter shares: the merged settings, the cache, the images, the classifier, and display helpers.
+
+A chapter starts with ``rep = xaireport.report.open_report()`` (in ``chapters/_setup.qmd``); during
+``quarto render`` the settings come from ``$QUARTO_PROJECT_DIR`` and ``$QUARTO_PROFILE``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import images as images_mod
+from . import models
+from .cache import ResultCache
+from .settings import Settings
+from .settings import load as load_settings
+
+
+@dataclass
+class Report:
+    """One render's context. Expensive objects are created on first use and kept."""
+
+    settings: Settings
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def project_dir(self) -> Path:
+        return self.settings.project_dir
+
+    @property
+    def cache(self) -> ResultCache:
+        return ResultCache(self.settings.path("paths.cache"))
+
+    def figures_dir(self, chapter: str) -> Path:
+        d = self.settings.path("paths.figures") / chapter
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def results_dir(self, chapter: str) -> Path:
+        d = self.settings.path("paths.results") / chapter
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def images(self) -> list[images_mod.LoadedImage]:
+        """The report's images (validated all together before anything is computed)."""
+        if "images" not in self._memo:
+            self._memo["images"] = images_mod.load_folder(
+                self.settings.path("images.folder"), limit=self.settings["images.limit"],
+                max_megapixels=self.settings["images.max_megapixels"])
+        return self._memo["images"]
+
+    def classifier(self) -> models.Classifier:
+        """The classifier of chapters 2-4 (``classifier.model`` / ``classifier.weights``)."""
+        if "classifier" not in self._memo:
+            self._memo["classifier"] = models.load(
+                self.settings["classifier.model"], self.settings.path("classifier.weights"),
+                device=self.settings["device"])
+        return self._memo["classifier"]
+
+    def banner(self) -> str:
+        """Markdown for the profile's banner (a warning callout), or an empty string."""
+        text = self.settings["banner"]
+        if not text:
+            return ""
+        return f"::: {{.callout-warning title=\"Not the report's results\"}}\n{text}\n:::\n"
+
+    def settings_table(self, section: str) -> pd.DataFrame:
+        """One settings section as a two-column table (for a chapter's Setup section)."""
+        rows = [(f"{section}.{k}", _fmt(v)) for k, v in self.settings[section].items()]
+        return pd.DataFrame(rows, columns=["setting", "value"])
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "—" if value is None else str(value)
+
+
+_OPEN: dict[tuple[str, str], Report] = {}
+
+
+def open_report(profile: str | None = None) -> Report:
+    """The :class:`Report` for the current project and profile (one per kernel, reused across chapters)."""
+    settings = load_settings(profile)
+    key = (str(settings.project_dir), settings.profile_name)
+    if key not in _OPEN or _OPEN[key].settings != settings:
+        _OPEN[key] = Report(settings)
+    return _OPEN[key]
+
+
+def show_image(path: str | os.PathLike):
+    """Display a saved figure file as the cell's output (so the page shows exactly the file on disk)."""
+    from IPython.display import Image
+
+    return Image(filename=str(path))

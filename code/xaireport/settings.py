@@ -1,0 +1,223 @@
+"""The report's settings: the ``xaireport:`` key of ``_quarto.yml``, merged with the active Quarto profiles.
+
+Quarto merges ``_quarto-<profile>.yml`` over ``_quarto.yml`` for its own keys; this module does the same for
+the ``xaireport:`` key so that the kernel (during ``quarto render``) and the CLI (``--profile``) see the same
+settings. Mappings merge key by key; scalars and lists are replaced by the profile's value. With several
+profiles (``QUARTO_PROFILE=a,b``) the first listed wins, as in Quarto.
+
+Every key is checked against :data:`DEFAULTS`: an unknown or mistyped key, or a value of the wrong type, is a
+:class:`~xaireport.errors.UserError` naming the key and the file it came from.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+#: Every setting with its default. ``None`` means "not set"; :data:`_NULLABLE` gives the type when it is set.
+DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "device": "auto",
+    "banner": None,
+    "images": {"folder": "data/images", "limit": None, "max_megapixels": 64},
+    "paths": {"results": "data/results", "cache": "data/cache", "figures": "figures"},
+    "classifier": {"model": "resnet50", "weights": None},
+    "cams": {
+        "methods": ["gradcam", "ablationcam", "scorecam"],
+        "batch_size": 16,
+        "ablation_batch_size": 256,
+        "remove_fraction": 0.2,
+        "road_percentiles": [10, 20, 30, 40, 50, 60, 70, 80, 90],
+    },
+    "lime": {
+        "num_samples": 1000,
+        "num_features": 5,
+        "batch_size": 16,
+        "stability_seeds": 5,
+    },
+    "comparison": {
+        "gradcam_threshold": 0.5,
+        "area_fractions": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
+    },
+    "dissection": {
+        "enabled": True,
+        "models": {
+            "imagenet": {"model": "resnet18", "weights": None},
+            "places365": {"model": "resnet18-places365", "weights": None},
+        },
+        "layers": ["layer2", "layer3", "layer4"],
+        "random_weights": False,
+        "clip": {"arch": "ViT-B-16", "pretrained": "openai", "weights": None},
+        "probe": {"source": "places365-val", "root": None, "size": 10000},
+        "concepts": "20k",
+        "similarity": "soft_wpmi",
+        "batch_size": 64,
+        "num_workers": 2,
+        "top_images": 5,
+        "units_shown": 8,
+    },
+}
+
+_NULLABLE: dict[str, tuple[type, ...]] = {
+    "banner": (str,),
+    "images.limit": (int,),
+    "classifier.weights": (str,),
+    "dissection.models.imagenet.weights": (str,),
+    "dissection.models.places365.weights": (str,),
+    "dissection.clip.weights": (str,),
+    "dissection.probe.root": (str,),
+    "dissection.probe.size": (int,),
+}
+
+
+def find_project_dir(start: str | os.PathLike | None = None) -> Path:
+    """The Quarto project folder: ``$QUARTO_PROJECT_DIR``, else the nearest folder upwards with ``_quarto.yml``."""
+    env = os.environ.get("QUARTO_PROJECT_DIR")
+    if env and start is None:
+        return Path(env).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "_quarto.yml").is_file():
+            return folder
+    raise UserError(f"no _quarto.yml found in {here} or any parent folder: run from the report's folder")
+
+
+def active_profiles(project_dir: Path, profile: str | None = None) -> list[str]:
+    """Profiles in force: the argument, else ``$QUARTO_PROFILE``, else ``profile.default`` of ``_quarto.yml``."""
+    spec = profile if profile is not None else os.environ.get("QUARTO_PROFILE", "")
+    if not spec:
+        base = _read_yaml(project_dir / "_quarto.yml")
+        default = (base.get("profile") or {}).get("default") if isinstance(base.get("profile"), dict) else None
+        spec = ",".join(default) if isinstance(default, list) else (default or "")
+    return [p.strip() for p in spec.split(",") if p.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Merged, validated settings of one project and profile set."""
+
+    values: dict[str, Any]
+    project_dir: Path
+    profiles: tuple[str, ...] = field(default_factory=tuple)
+
+    def __getitem__(self, dotted: str) -> Any:
+        node: Any = self.values
+        for part in dotted.split("."):
+            node = node[part]
+        return copy.deepcopy(node)
+
+    def path(self, dotted: str) -> Path | None:
+        """A path setting resolved against the project folder (``None`` stays ``None``)."""
+        value = self[dotted]
+        if value is None:
+            return None
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.project_dir / p
+
+    @property
+    def profile_name(self) -> str:
+        return ",".join(self.profiles) or "default"
+
+
+def load(profile: str | None = None, project_dir: str | os.PathLike | None = None,
+         overrides: dict[str, Any] | None = None) -> Settings:
+    """Read ``_quarto.yml`` and the active profiles' files and return the merged settings.
+
+    Args:
+        profile: comma-separated profile names; ``None`` reads ``$QUARTO_PROFILE`` (as during ``quarto render``).
+        project_dir: the project folder; ``None`` uses ``$QUARTO_PROJECT_DIR`` or searches upwards from cwd.
+        overrides: dotted keys to set last (the CLI's ``--device`` and the like), validated like the files.
+    """
+    root = Path(project_dir).resolve() if project_dir else find_project_dir()
+    profiles = active_profiles(root, profile)
+    merged = copy.deepcopy(DEFAULTS)
+    sources = [root / "_quarto.yml"] + [root / f"_quarto-{p}.yml" for p in reversed(profiles)]
+    for src in sources:
+        if not src.is_file():
+            if src.name == "_quarto.yml":
+                raise UserError(f"{src}: file not found")
+            raise UserError(f"{src}: profile {src.stem.removeprefix('_quarto-')!r} has no such file; "
+                            f"known profiles: {', '.join(_known_profiles(root)) or 'none'}")
+        section = _read_yaml(src).get("xaireport")
+        if section is None:
+            continue
+        _merge_checked(merged, section, DEFAULTS, prefix="", source=src)
+    for dotted, value in (overrides or {}).items():
+        _merge_checked(merged, _nest(dotted, value), DEFAULTS, prefix="", source=Path("command line"))
+    return Settings(values=merged, project_dir=root, profiles=tuple(profiles))
+
+
+def _known_profiles(root: Path) -> list[str]:
+    return sorted(p.stem.removeprefix("_quarto-") for p in root.glob("_quarto-*.yml"))
+
+
+def _nest(dotted: str, value: Any) -> dict[str, Any]:
+    out: Any = value
+    for part in reversed(dotted.split(".")):
+        out = {part: out}
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _merge_checked(target: dict, update: Any, schema: dict, prefix: str, source: Path) -> None:
+    where = f"xaireport.{prefix}".rstrip(".")
+    if not isinstance(update, dict):
+        raise UserError(f"{source}: {where} must be a mapping of settings, got {update!r}")
+    for key, value in update.items():
+        dotted = f"{prefix}{key}"
+        if key not in schema:
+            close = difflib.get_close_matches(str(key), list(schema), n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else f"; known keys: {', '.join(schema)}"
+            raise UserError(f"{source}: unknown setting xaireport.{dotted}{hint}")
+        default = schema[key]
+        if isinstance(default, dict):
+            _merge_checked(target[key], value, default, prefix=f"{dotted}.", source=source)
+            continue
+        _check_type(dotted, value, default, source)
+        target[key] = copy.deepcopy(value)
+
+
+def _check_type(dotted: str, value: Any, default: Any, source: Path) -> None:
+    if value is None:
+        if default is None or dotted in _NULLABLE:
+            return
+        raise UserError(f"{source}: xaireport.{dotted} may not be empty (default: {default!r})")
+    allowed: tuple[type, ...]
+    if default is None:
+        allowed = _NULLABLE.get(dotted, (str,))
+    elif isinstance(default, bool):
+        allowed = (bool,)
+    elif isinstance(default, float):
+        allowed = (int, float)
+    elif isinstance(default, int):
+        allowed = (int,)
+    else:
+        allowed = (type(default),)
+    if isinstance(value, bool) and bool not in allowed:
+        ok = False
+    else:
+        ok = isinstance(value, allowed)
+    if ok and isinstance(default, list) and default:
+        item_types = (int, float) if isinstance(default[0], (int, float)) else (type(default[0]),)
+        ok = all(isinstance(v, item_types) and not isinstance(v, bool) for v in value)
+    if not ok:
+        names = " or ".join(t.__name__ for t in allowed)
+        raise UserError(f"{source}: xaireport.{dotted} must be {names}"
+                        f"{' of ' + type(default[0]).__name__ if isinstance(default, list) and default else ''},"
+                        f" got {value!r}")

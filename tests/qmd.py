@@ -1,0 +1,77 @@
+"""Run a .qmd's Python the way Quarto's jupyter engine does, without Quarto.
+
+Expands ``{{< include >}}`` shortcodes (paths relative to the including file), collects the ```{python}``` cells
+(skipping ``#| eval: false``) and the inline ``{python} expr`` expressions, and executes them in order in a
+Jupyter kernel with nbclient, with cwd = the project root (``execute-dir: project``) and ``QUARTO_PROFILE`` /
+``QUARTO_PROJECT_DIR`` set. Any cell error fails.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
+CELL = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
+INLINE = re.compile(r"`\{python\}\s+([^`]+)`")
+FRONT = re.compile(r"\A---\n.*?\n---\n", re.S)
+
+
+def expand(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    return INCLUDE.sub(lambda m: FRONT.sub("", expand((path.parent / m.group(1)).resolve())), text)
+
+
+def cells(path: Path) -> list[str]:
+    """Code of the document's executed cells, then one cell per inline expression (in document order)."""
+    text = FRONT.sub("", expand(path))
+    out = []
+    pos = 0
+    for m in CELL.finditer(text):
+        out += [f"str({e.strip()})" for e in INLINE.findall(text[pos:m.start()])]
+        code = m.group(1)
+        if re.search(r"^#\|\s*eval:\s*false", code, re.M):
+            pos = m.end()
+            continue
+        out.append(code)
+        pos = m.end()
+    out += [f"str({e.strip()})" for e in INLINE.findall(text[pos:])]
+    return out
+
+
+def execute(path: Path, project_dir: Path, profile: str = "smoke", timeout: int = 1800) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells(path)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    saved = {k: os.environ.get(k) for k in ("QUARTO_PROFILE", "QUARTO_PROJECT_DIR")}
+    os.environ["QUARTO_PROFILE"] = profile
+    os.environ["QUARTO_PROJECT_DIR"] = str(project_dir)
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(project_dir)}})
+        client.execute()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return nb
+
+
+def outputs_text(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if "text" in o:
+                parts.append(o["text"])
+            data = o.get("data", {})
+            parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def image_outputs(nb: nbformat.NotebookNode) -> int:
+    return sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {}))

@@ -1,0 +1,60 @@
+"""The chapter harness: every page's Python runs in a Jupyter kernel in the smoke profile, as Quarto runs it."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+import qmd
+
+
+def pages(root):
+    config = yaml.safe_load((root / "_quarto.yml").read_text())
+    return config["project"]["render"]
+
+
+def test_every_rendered_page_exists_and_navbar_matches(root):
+    config = yaml.safe_load((root / "_quarto.yml").read_text())
+    listed = pages(root)
+    for page in listed:
+        assert (root / page).is_file(), page
+    hrefs = [item["href"] for item in config["website"]["navbar"]["left"]]
+    assert [h for h in hrefs if h.endswith(".qmd")] == listed
+    for fmt in ("html", "typst"):
+        assert fmt in config["format"]
+    assert config["project"]["execute-dir"] == "project"
+    assert config["execute"]["freeze"] is False
+
+
+def test_harness_reads_cells_includes_and_inline(tmp_path):
+    (tmp_path / "_inc.qmd").write_text("```{python}\nx = 41\n```\n")
+    (tmp_path / "page.qmd").write_text(
+        "---\ntitle: t\n---\n{{< include _inc.qmd >}}\n\nText `{python} x + 1` more.\n\n"
+        "```{python}\n#| eval: false\nraise SystemExit\n```\n\n```{python}\ny = x * 2\n```\n")
+    assert qmd.cells(tmp_path / "page.qmd") == ["x = 41\n", "str(x + 1)", "y = x * 2\n"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", ["index.qmd", "chapters/network-dissection.qmd", "chapters/cam-methods.qmd",
+                                  "chapters/lime.qmd", "chapters/gradcam-vs-lime.qmd"])
+def test_page_executes_in_smoke_profile(root, page):
+    if page not in pages(root):
+        pytest.skip(f"{page} is not part of the report yet")
+    nb = qmd.execute(root / page, root, profile="smoke")
+    text = qmd.outputs_text(nb)
+    assert "Not the report's results" in text  # the smoke banner is on every page
+    assert "Traceback" not in text
+
+
+@pytest.mark.quarto
+@pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not installed here")
+def test_quarto_render_smoke(root):
+    r = subprocess.run(["quarto", "render", "--profile", "smoke"], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    site = root / "_site-smoke"
+    for page in pages(root):
+        assert (site / page).with_suffix(".html").is_file()
+        assert (site / page).with_suffix(".pdf").is_file()
+    assert (site / "report.pdf").is_file()

@@ -68,6 +68,12 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot put {type(obj).__name__} into a cache key")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class ResultCache:
     """Arrays and metadata under ``root/<kind>/<key>.npz``."""
 
@@ -98,6 +104,7 @@ class ResultCache:
         np.savez(buf, __meta__=np.array(json.dumps(meta, default=_jsonable)), **arrays)
         fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=p.parent)
         try:
+            os.chmod(tmp, 0o666 & ~_umask())
             with os.fdopen(fd, "wb") as fh:
                 fh.write(buf.getvalue())
                 fh.flush()

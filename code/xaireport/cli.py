@@ -64,6 +64,14 @@ def load_inputs(args: argparse.Namespace, settings):
     return imgs, clf
 
 
+def prepare_out(path: Path) -> Path:
+    """Create the output folder (called only after every input has been validated)."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: --out must be a folder, and this is a file")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _configure_check(p: argparse.ArgumentParser) -> None:
     add_common(p, out=False)
 

@@ -88,6 +88,8 @@ def open_report(profile: str | None = None) -> Report:
     key = (str(settings.project_dir), settings.profile_name)
     if key not in _OPEN or _OPEN[key].settings != settings:
         _OPEN[key] = Report(settings)
+    # Progress bars are for the terminal (CLI); in a rendered page they would be captured as stderr output.
+    os.environ["TQDM_DISABLE"] = "1"
     return _OPEN[key]
 
 

@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "classifier": {"model": "resnet50", "weights": None},
     "cams": {
         "methods": ["gradcam", "ablationcam", "scorecam"],
-        "batch_size": 16,
+        "batch_size": 8,
         "ablation_batch_size": 256,
         "remove_fraction": 0.2,
         "road_percentiles": [10, 20, 30, 40, 50, 60, 70, 80, 90],
@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "lime": {
         "num_samples": 1000,
         "num_features": 5,
-        "batch_size": 16,
+        "batch_size": 8,
         "stability_seeds": 5,
     },
     "comparison": {

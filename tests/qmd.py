@@ -75,3 +75,9 @@ def outputs_text(nb: nbformat.NotebookNode) -> str:
 
 def image_outputs(nb: nbformat.NotebookNode) -> int:
     return sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+
+
+def stderr_text(nb: nbformat.NotebookNode) -> str:
+    """What the page's cells wrote to stderr (a rendered page would show it)."""
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr")

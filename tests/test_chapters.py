@@ -46,6 +46,9 @@ def test_page_executes_in_smoke_profile(root, page):
     text = qmd.outputs_text(nb)
     assert "Not the report's results" in text  # the smoke banner is on every page
     assert "Traceback" not in text
+    assert qmd.stderr_text(nb) == ""  # no progress bars or warnings leak into the page
+    if page.startswith("chapters/") and "dissection" not in page:
+        assert qmd.image_outputs(nb) >= 2  # the chapter's figures are displayed
 
 
 @pytest.mark.quarto

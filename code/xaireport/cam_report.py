@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from . import progress
 
 from . import faithfulness
 from .cache import ResultCache, bytes_digest, make_key
@@ -76,7 +76,7 @@ def run(report, with_faithfulness: bool = True) -> list[CamRun]:
     clf, cache = report.classifier(), report.cache
     methods = s["cams.methods"]
     runs = []
-    for image in tqdm(report.images(), desc="CAMs", unit="image"):
+    for image in progress.bar(report.images(), desc="CAMs", unit="image"):
         results = {}
         for m in methods:
             bs = s["cams.ablation_batch_size"] if m == "ablationcam" else s["cams.batch_size"]

@@ -30,7 +30,7 @@ import torch
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.base_cam import BaseCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from tqdm.auto import tqdm
+from . import progress as _progress
 
 from .errors import UserError
 from .models import Classifier
@@ -85,7 +85,7 @@ class FastAblationCAM(BaseCAM):
                 n = a.shape[1]
                 scores = torch.empty(n)
                 starts = range(0, n, self.batch_size)
-                for start in tqdm(starts, desc="AblationCAM", leave=False, disable=not self.progress):
+                for start in _progress.bar(starts, desc="AblationCAM", leave=False) if self.progress else starts:
                     idx = torch.arange(start, min(start + self.batch_size, n), device=a.device)
                     batch = a.repeat(len(idx), 1, 1, 1)
                     batch[torch.arange(len(idx), device=a.device), idx] = value
@@ -104,6 +104,9 @@ class FastScoreCAM(BaseCAM):
         self.progress = progress
         self.constant_channels = 0
 
+    def _steps(self, steps: range):
+        return _progress.bar(steps, desc="ScoreCAM", leave=False) if self.progress else steps
+
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads) -> np.ndarray:
         self.activations_and_grads.release()
         model = self.classifier.model
@@ -117,8 +120,7 @@ class FastScoreCAM(BaseCAM):
                 n = acts.shape[1]
                 scores = torch.empty(n)
                 zero_score: float | None = None
-                for start in tqdm(range(0, n, self.batch_size), desc="ScoreCAM", leave=False,
-                                  disable=not self.progress):
+                for start in self._steps(range(0, n, self.batch_size)):
                     up = upsample(acts[b:b + 1, start:start + self.batch_size])[0]
                     flat = up.view(up.shape[0], -1)
                     maxs, mins = flat.max(dim=1)[0], flat.min(dim=1)[0]

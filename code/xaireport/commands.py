@@ -6,8 +6,9 @@ outputs only after that.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from tqdm.auto import tqdm
+from .progress import bar
 
 from .cli import add_common, command, load_inputs, prepare_out, settings_from
 from .errors import UserError
@@ -37,7 +38,7 @@ def _cams(args: argparse.Namespace) -> int:
     cache = Report(settings).cache
     prepare_out(args.out)
     rows = []
-    for im in tqdm(imgs, desc="images", unit="image"):
+    for im in bar(imgs, desc="images", unit="image"):
         crop = clf.crop(im.array)
         for m in methods:
             bs = settings["cams.ablation_batch_size"] if m == "ablationcam" else settings["cams.batch_size"]
@@ -46,4 +47,103 @@ def _cams(args: argparse.Namespace) -> int:
         rows.append((im.name, res.class_index, res.class_name, res.score))
     write_predictions(args.out / "predictions.csv", rows)
     print(f"wrote {len(imgs)} images × {len(methods)} methods to {args.out}")
+    return 0
+
+
+def _configure_lime(p: argparse.ArgumentParser) -> None:
+    add_common(p)
+    p.add_argument("--num-samples", type=int, default=None, help="perturbed samples (default: lime.num_samples)")
+    p.add_argument("--num-features", type=int, default=None, help="superpixels in the mask (default: lime.num_features)")
+    p.add_argument("--seed", type=int, default=None, help="the one random seed (default: the seed setting)")
+    p.add_argument("--target", type=int, default=None, help="class index to explain (default: top-1)")
+
+
+@command("lime", "LIME superpixel explanations for a folder of images", _configure_lime)
+def _lime(args: argparse.Namespace) -> int:
+    import csv
+
+    from .lime_report import cached_lime, write_outputs
+    from .report import Report
+
+    settings = settings_from(args)
+    n = args.num_samples if args.num_samples is not None else settings["lime.num_samples"]
+    k = args.num_features if args.num_features is not None else settings["lime.num_features"]
+    seed = args.seed if args.seed is not None else settings["seed"]
+    if n < 2:
+        raise UserError(f"--num-samples must be at least 2 (got {n})")
+    if k < 1:
+        raise UserError(f"--num-features must be at least 1 (got {k})")
+    imgs, clf = load_inputs(args, settings)
+    if args.target is not None and not 0 <= args.target < len(clf.categories):
+        raise UserError(f"--target {args.target} is out of range for {clf.name} ({len(clf.categories)} classes)")
+    cache = Report(settings).cache
+    prepare_out(args.out)
+    rows = []
+    for im in bar(imgs, desc="LIME", unit="image"):
+        r = cached_lime(cache, clf, im, n, k, seed, args.target, batch_size=settings["lime.batch_size"])
+        write_outputs(args.out, im.stem, r)
+        rows.append([im.name, r.class_index, r.class_name, f"{r.score:.6f}", f"{r.r2:.6f}", len(r.weights)])
+    with open(args.out / "explanations.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "class_index", "class_name", "probability", "r2", "superpixels"])
+        w.writerows(rows)
+    print(f"wrote LIME explanations of {len(imgs)} images (num_samples={n}, seed={seed}) to {args.out}")
+    return 0
+
+
+def _configure_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cams", type=Path, required=True, help="output folder of `xaireport cams`")
+    p.add_argument("--lime", type=Path, required=True, help="output folder of `xaireport lime`")
+    p.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    p.add_argument("--threshold", type=float, default=0.5, help="Grad-CAM binarisation threshold (default 0.5)")
+    p.add_argument("--method", default="gradcam", help="which CAM to compare with LIME (default gradcam)")
+
+
+@command("compare", "IoU of Grad-CAM vs LIME over the outputs of `xaireport cams` and `xaireport lime`",
+         _configure_compare)
+def _compare(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import compare
+
+    cam_dir = args.cams / args.method
+    for folder, what in ((cam_dir, f"--cams (its {args.method}/ sub-folder)"), (args.lime, "--lime")):
+        if not folder.is_dir():
+            raise UserError(f"{folder}: folder not found: pass the output folder of `xaireport "
+                            f"{'cams' if 'cams' in what else 'lime'}` as {what}")
+    cams = {p.stem: p for p in sorted(cam_dir.glob("*.npy"))}
+    limes = {p.stem: p for p in sorted(args.lime.glob("*.npz"))}
+    common = sorted(set(cams) & set(limes))
+    if not common:
+        raise UserError(f"no image has both {cam_dir}/<image>.npy and {args.lime}/<image>.npz: "
+                        "run `xaireport cams` and `xaireport lime` on the same images first")
+    rows, problems = [], []
+    for stem in common:
+        try:
+            cam = np.load(cams[stem])
+            z = np.load(limes[stem])
+            mask, cls = z["mask"].astype(bool), str(z["class_name"])
+            if cam.shape != mask.shape:
+                raise ValueError(f"map {cam.shape} and LIME mask {mask.shape} differ in shape")
+        except (OSError, ValueError, KeyError) as exc:
+            problems.append(f"{stem}: {exc}")
+            continue
+        cam_mask = compare.binarize(cam, threshold=args.threshold)
+        a_cam, a_lime = float(cam_mask.mean()), float(mask.mean())
+        rows.append([stem, cls, a_cam, a_lime, compare.iou(cam_mask, mask), compare.chance_iou(a_cam, a_lime),
+                     compare.area_matched_iou(cam, mask), compare.chance_iou(a_lime, a_lime)])
+    if problems:
+        raise UserError("cannot compare:\n" + "\n".join(problems))
+    import csv
+
+    if args.out.parent and not args.out.parent.exists():
+        args.out.parent.mkdir(parents=True)
+    with open(args.out, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "class_name", "cam_area", "lime_area", "iou_threshold", "chance_threshold",
+                    "iou_area_matched", "chance_area_matched"])
+        for r in rows:
+            w.writerow(r[:2] + [f"{v:.6f}" for v in r[2:]])
+    print(f"compared {len(rows)} images ({args.method} at {args.threshold} vs LIME) → {args.out}; "
+          f"unmatched: {len(set(cams) ^ set(limes))}")
     return 0

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from . import images as images_mod
+from . import progress
 from . import models
 from .cache import ResultCache
 from .settings import Settings
@@ -89,7 +90,7 @@ def open_report(profile: str | None = None) -> Report:
     if key not in _OPEN or _OPEN[key].settings != settings:
         _OPEN[key] = Report(settings)
     # Progress bars are for the terminal (CLI); in a rendered page they would be captured as stderr output.
-    os.environ["TQDM_DISABLE"] = "1"
+    progress.set_enabled(False)
     return _OPEN[key]
 
 

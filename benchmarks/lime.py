@@ -1,0 +1,56 @@
+"""Our LIME pipeline against the lime PyTorch tutorial's (lime's explainer + ``batch_predict``, batches of 10).
+
+Same classifier, image and seed; prints seconds for each, the ratio, and whether the explanations are equal
+(segments, top superpixel mask, weights to 1e-5). Usage:
+``python benchmarks/lime.py [--model efficientnet-lite0] [--image PATH] [--num-samples 300] [--seed 0] [--repeat 2]``
+(the best of ``--repeat`` runs is reported for each pipeline, alternating them).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="efficientnet-lite0")
+    p.add_argument("--image", default=str(ROOT / "data/images/chelsea.png"))
+    p.add_argument("--num-samples", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeat", type=int, default=2)
+    args = p.parse_args()
+    os.environ.setdefault("TQDM_DISABLE", "1")  # lime's own bar would be timed too, but not printed
+
+    import numpy as np
+    import torch
+
+    from xaireport import models
+    from xaireport.images import load_image
+    from xaireport.lime_explain import explain
+
+    clf = models.load(args.model, device="auto")
+    img = load_image(args.image).array
+    explain(clf, img, num_samples=20, seed=args.seed)  # warm-up
+    best = {"ours": float("inf"), "tutorial": float("inf")}
+    results = {}
+    for _ in range(args.repeat):
+        for name, ref in (("ours", False), ("tutorial", True)):
+            r = explain(clf, img, num_samples=args.num_samples, seed=args.seed, reference=ref)
+            best[name] = min(best[name], r.seconds)
+            results[name] = r
+    a, b = results["ours"], results["tutorial"]
+    equal = (np.array_equal(a.segments, b.segments) and np.array_equal(a.mask, b.mask)
+             and np.allclose(a.weights, b.weights, atol=1e-5))
+    print(f"# {args.model} on {clf.device} ({torch.get_num_threads()} threads), {Path(args.image).name}, "
+          f"num_samples={args.num_samples}, seed={args.seed}, best of {args.repeat}")
+    print(f"ours {best['ours']:.2f} s   tutorial {best['tutorial']:.2f} s   "
+          f"ratio {best['tutorial'] / best['ours']:.2f}x   equal explanations: {equal}")
+    sys.exit(0 if equal else 1)
+
+
+if __name__ == "__main__":
+    main()

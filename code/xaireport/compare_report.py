@@ -1,0 +1,147 @@
+"""Chapter 4: Grad-CAM vs LIME on the cached results of chapters 2 and 3 (same settings → no recomputation)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import cam_report, compare, lime_report
+from .figures import image_grid, save_figure
+
+MAP_NAMES = {"gradcam": "Grad-CAM", "ablationcam": "AblationCAM", "scorecam": "ScoreCAM", "lime": "LIME"}
+
+
+@dataclass
+class Pair:
+    """One image's Grad-CAM map and LIME explanation (plus the other CAMs for the agreement matrix)."""
+
+    name: str
+    class_name: str
+    crop: np.ndarray
+    cams: dict[str, np.ndarray]
+    lime_mask: np.ndarray
+    lime_heatmap: np.ndarray
+
+    @property
+    def gradcam(self) -> np.ndarray:
+        return self.cams["gradcam"]
+
+
+def pairs_from_runs(cam_runs: list[cam_report.CamRun], lime_runs: list[lime_report.LimeRun]) -> list[Pair]:
+    by_name = {r.image.name: r for r in lime_runs}
+    out = []
+    for c in cam_runs:
+        lr = by_name[c.image.name].result
+        if lr.class_index != c.prediction.class_index:
+            raise ValueError(f"{c.image.name}: CAM and LIME explain different classes")
+        out.append(Pair(c.image.name, c.prediction.class_name, c.crop, {m: r.map for m, r in c.results.items()},
+                        lr.mask, lr.heatmap))
+    return out
+
+
+def run(report) -> list[Pair]:
+    """Reuse (through the cache) exactly the results chapters 2 and 3 computed with the same settings."""
+    return pairs_from_runs(cam_report.run(report, with_faithfulness=False), lime_report.run(report))
+
+
+def iou_table(pairs: list[Pair], threshold: float) -> pd.DataFrame:
+    """Per image: areas, IoU of Grad-CAM at ``threshold`` vs LIME's mask with its chance level, and the
+    area-matched IoU with its chance level."""
+    rows = []
+    for p in pairs:
+        cam_mask = compare.binarize(p.gradcam, threshold=threshold)
+        a_cam, a_lime = float(cam_mask.mean()), float(p.lime_mask.mean())
+        rows.append({"image": p.name, "predicted class": p.class_name, "Grad-CAM area": a_cam,
+                     "LIME area": a_lime,
+                     "IoU at threshold": compare.iou(cam_mask, p.lime_mask),
+                     "chance at threshold": compare.chance_iou(a_cam, a_lime),
+                     "area-matched IoU": compare.area_matched_iou(p.gradcam, p.lime_mask),
+                     "chance level": compare.chance_iou(a_lime, a_lime)})
+    return pd.DataFrame(rows)
+
+
+def with_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """The table formatted to 3 decimals with a last 'mean ± std' row."""
+    num = df.select_dtypes("number")
+    shown = df.copy()
+    for c in num:
+        shown[c] = shown[c].map(lambda v: f"{v:.3f}")
+    summary = {"image": "mean ± std", "predicted class": ""}
+    summary.update({c: f"{num[c].mean():.3f} ± {(num[c].std(ddof=1) if len(num) > 1 else 0.0):.3f}" for c in num})
+    return pd.concat([shown, pd.DataFrame([summary])], ignore_index=True)
+
+
+def curve_table(pairs: list[Pair], fractions: list[float]) -> pd.DataFrame:
+    """Mean (and std) over images of the IoU of Grad-CAM's and LIME's top-f pixels, with the chance curve."""
+    curves = np.array([compare.iou_curve(p.gradcam, p.lime_heatmap, fractions) for p in pairs])
+    return pd.DataFrame({"area fraction": fractions, "mean IoU": np.nanmean(curves, axis=0),
+                         "std": np.nanstd(curves, axis=0), "chance": compare.chance_curve(fractions)})
+
+
+def agreement_tables(pairs: list[Pair]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean area-matched IoU (every map binarised to the image's LIME area) and mean Spearman correlation."""
+    names = list(pairs[0].cams) + ["lime"]
+    ious, rhos = [], []
+    for p in pairs:
+        maps = {**p.cams, "lime": p.lime_heatmap}
+        i, r = compare.agreement({k: maps[k] for k in names}, area=float(p.lime_mask.mean()))
+        ious.append(i)
+        rhos.append(r)
+    labels = [MAP_NAMES[n] for n in names]
+    return (pd.DataFrame(np.nanmean(ious, axis=0), index=labels, columns=labels),
+            pd.DataFrame(np.nanmean(rhos, axis=0), index=labels, columns=labels))
+
+
+def overlap_figure(pairs: list[Pair], threshold: float, path: Path, per_row: int = 5) -> Path:
+    """Per image: Grad-CAM-only pixels red, LIME-only blue, both yellow; the IoU in each panel's title."""
+    panels, titles = [], []
+    for p in pairs:
+        cam_mask = compare.binarize(p.gradcam, threshold=threshold)
+        panels.append(compare.overlap_image(p.crop, cam_mask, p.lime_mask))
+        titles.append(f"{Path(p.name).stem}: IoU {compare.iou(cam_mask, p.lime_mask):.2f}")
+    per_row = min(per_row, len(panels))
+    pad = (-len(panels)) % per_row
+    panels += [np.full_like(panels[0], 255)] * pad
+    titles += [""] * pad
+    rows = [panels[i:i + per_row] for i in range(0, len(panels), per_row)]
+    trows = [titles[i:i + per_row] for i in range(0, len(titles), per_row)]
+    fig = image_grid(rows, [""] * len(rows), [""] * per_row, cell_titles=trows, titles_only=True)
+    return save_figure(fig, path)
+
+
+def curve_figure(curve: pd.DataFrame, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    x = curve["area fraction"] * 100
+    ax.plot(x, curve["mean IoU"], marker="o", label="Grad-CAM vs LIME (mean over images)")
+    ax.fill_between(x, curve["mean IoU"] - curve["std"], curve["mean IoU"] + curve["std"], alpha=0.2,
+                    label="± 1 std across images")
+    ax.plot(x, curve["chance"], ls="--", color="grey", label="chance: f / (2 − f)")
+    ax.set_xlabel("top area of each map (% of pixels)")
+    ax.set_ylabel("IoU")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def matrix_figure(iou_m: pd.DataFrame, rho_m: pd.DataFrame, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    for ax, m, title in ((axes[0], iou_m, "mean area-matched IoU"), (axes[1], rho_m, "mean Spearman ρ")):
+        im = ax.imshow(m.values, vmin=0 if "IoU" in title else -1, vmax=1, cmap="viridis")
+        ax.set_xticks(range(len(m)), m.columns, rotation=30, ha="right", fontsize=8)
+        ax.set_yticks(range(len(m)), m.index, fontsize=8)
+        for i in range(len(m)):
+            for j in range(len(m)):
+                v = m.values[i, j]
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                        color="black" if v > 0.6 else "white")
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -1,0 +1,147 @@
+"""Chapter 3's computations through the result cache: LIME per image, the seed-stability study, tables and
+figures. Also the writer behind ``xaireport lime``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from skimage.segmentation import mark_boundaries
+from . import progress
+
+from .cache import ResultCache, make_key
+from .figures import image_grid, save_figure, save_png
+from .images import LoadedImage
+from .lime_explain import LimeResult, explain
+from .models import Classifier
+
+SEGMENTATION = "quickshift(kernel_size=4, max_dist=200, ratio=0.2)"
+
+
+def cached_lime(cache: ResultCache, classifier: Classifier, image: LoadedImage, num_samples: int,
+                num_features: int, seed: int, target: int | None = None,
+                batch_size: int | None = None) -> LimeResult:
+    """:func:`xaireport.lime_explain.explain`, cached by weights, image bytes, parameters, seed and code."""
+    key = make_key(kind="lime", model=classifier.name, weights=classifier.weights_id, image=image.digest,
+                   num_samples=num_samples, num_features=num_features, seed=seed, target=target,
+                   segmentation=SEGMENTATION)
+
+    def compute():
+        r = explain(classifier, image.array, num_samples, num_features, seed, target, batch_size=batch_size)
+        return ({"segments": r.segments, "weights": r.weights, "mask": r.mask, "heatmap": r.heatmap},
+                {"class_index": r.class_index, "class_name": r.class_name, "score": r.score, "r2": r.r2,
+                 "seconds": r.seconds})
+
+    a, m = cache.get_or_compute("lime", key, compute)
+    return LimeResult(image=classifier.crop(image.array), segments=a["segments"], weights=a["weights"],
+                      mask=a["mask"], heatmap=a["heatmap"], class_index=m["class_index"],
+                      class_name=m["class_name"], score=m["score"], r2=m["r2"], seconds=m["seconds"])
+
+
+@dataclass
+class LimeRun:
+    image: LoadedImage
+    result: LimeResult  # the explanation with the report's seed
+    by_seed: list[LimeResult]  # the stability study (first = the report's seed)
+
+
+def run(report) -> list[LimeRun]:
+    """Chapter 3: LIME with ``stability_seeds`` seeds (seed, seed+1, …) on every report image (cached)."""
+    s = report.settings
+    clf, cache = report.classifier(), report.cache
+    seeds = [s["seed"] + i for i in range(max(1, s["lime.stability_seeds"]))]
+    runs = []
+    for image in progress.bar(report.images(), desc="LIME", unit="image"):
+        results = [cached_lime(cache, clf, image, s["lime.num_samples"], s["lime.num_features"], sd,
+                               batch_size=s["lime.batch_size"]) for sd in seeds]
+        runs.append(LimeRun(image, results[0], results))
+    return runs
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else float("nan")
+
+
+def stability_table(runs: list[LimeRun]) -> pd.DataFrame:
+    """Per image: mean pairwise Jaccard index of the top-k masks across seeds, and the spread of R².
+
+    Masks are compared pixel-wise, which equals the Jaccard index of the top-k segment sets when the
+    segmentations agree (quickshift is seeded too, so they can differ slightly across seeds).
+    """
+    rows = []
+    for r in runs:
+        pairs = [jaccard(a.mask, b.mask) for a, b in combinations(r.by_seed, 2)]
+        r2 = np.array([x.r2 for x in r.by_seed])
+        same_class = all(x.class_index == r.result.class_index for x in r.by_seed)
+        rows.append({"image": r.image.name, "seeds": len(r.by_seed),
+                     "mean Jaccard": float(np.mean(pairs)) if pairs else float("nan"),
+                     "min Jaccard": float(np.min(pairs)) if pairs else float("nan"),
+                     "R² mean": r2.mean(), "R² std": r2.std(ddof=1) if len(r2) > 1 else float("nan"),
+                     "R² range": r2.max() - r2.min(), "same class": same_class})
+    return pd.DataFrame(rows)
+
+
+def explanation_table(runs: list[LimeRun]) -> pd.DataFrame:
+    return pd.DataFrame([{"image": r.image.name, "class_name": r.result.class_name,
+                          "probability": r.result.score, "superpixels": len(r.result.weights),
+                          "top-k area": float(r.result.mask.mean()), "R²": r.result.r2,
+                          "seconds": r.result.seconds} for r in runs])
+
+
+def boundaries(result: LimeResult) -> np.ndarray:
+    """The crop with the top superpixels outlined in yellow (uint8)."""
+    return (mark_boundaries(result.image / 255.0, result.mask.astype(int), color=(1, 1, 0)) * 255).astype(np.uint8)
+
+
+def hide_rest(result: LimeResult) -> np.ndarray:
+    """The crop with everything but the top superpixels blacked out (lime's ``hide_rest=True``)."""
+    return np.where(result.mask[..., None], result.image, 0).astype(np.uint8)
+
+
+def pos_neg(result: LimeResult, k: int) -> np.ndarray:
+    """The crop tinted green on the k most positive and red on the k most negative superpixels."""
+    w = result.weights
+    pos = [i for i in np.argsort(-w)[:k] if w[i] > 0]
+    neg = [i for i in np.argsort(w)[:k] if w[i] < 0]
+    out = result.image.astype(np.float32)
+    for ids, colour in ((pos, (0, 200, 0)), (neg, (220, 0, 0))):
+        m = np.isin(result.segments, ids)
+        out[m] = 0.45 * out[m] + 0.55 * np.array(colour, np.float32)
+    edges = mark_boundaries(out / 255.0, result.segments, color=(1, 1, 1), mode="inner")
+    return (edges * 255).astype(np.uint8)
+
+
+def write_outputs(out: Path, stem: str, result: LimeResult) -> None:
+    """``OUT/<stem>.npz`` (segments, weights, mask, heatmap, class) and the PNG views."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / f"{stem}.npz", segments=result.segments, weights=result.weights, mask=result.mask,
+                        heatmap=result.heatmap, class_index=result.class_index, class_name=result.class_name,
+                        probability=result.score, r2=result.r2)
+    save_png(boundaries(result), out / f"{stem}-boundaries.png")
+    save_png(hide_rest(result), out / f"{stem}-hide-rest.png")
+
+
+def explanation_figure(runs: list[LimeRun], k: int, path: Path) -> Path:
+    rows = [[r.result.image, boundaries(r.result), hide_rest(r.result), pos_neg(r.result, k)] for r in runs]
+    titles = [[f"{r.result.class_name} ({r.result.score:.2f})", f"top {k}", "hide rest", "+ green / − red"]
+              for r in runs]
+    fig = image_grid(rows, [r.image.stem for r in runs], ["input", "top superpixels", "hide rest", "pos/neg"],
+                     cell_titles=titles)
+    return save_figure(fig, path)
+
+
+def seeds_figure(runs: list[LimeRun], path: Path) -> Path:
+    rows = [[boundaries(x) for x in r.by_seed] for r in runs]
+    seeds = [f"seed {i}" for i in range(len(runs[0].by_seed))]
+    return save_figure(image_grid(rows, [r.image.stem for r in runs], seeds), path)
+
+
+def save_all(runs: list[LimeRun], figures_dir: Path, results_dir: Path) -> None:
+    for r in runs:
+        write_outputs(figures_dir, r.image.stem, r.result)
+    stability_table(runs).to_csv(results_dir / "stability.csv", index=False)
+    explanation_table(runs).to_csv(results_dir / "explanations.csv", index=False)

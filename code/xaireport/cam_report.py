@@ -147,7 +147,7 @@ def overlay_figure(runs: list[CamRun], path: Path) -> Path:
     for r in runs:
         rows.append([r.crop] + [overlay(r.crop, res.map) for res in r.results.values()])
         p = r.prediction
-        titles.append([f"{p.class_name} ({p.score:.2f})"] + [LABELS[m] for m in r.results])
+        titles.append([f"{p.class_name} ({p.score:.2f})"] + [""] * len(r.results))
     cols = ["input"] + [LABELS[m] for m in runs[0].results]
     fig = image_grid(rows, [r.image.stem for r in runs], cols, cell_titles=titles)
     return save_figure(fig, path)

@@ -147,3 +147,57 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"compared {len(rows)} images ({args.method} at {args.threshold} vs LIME) → {args.out}; "
           f"unmatched: {len(set(cams) ^ set(limes))}")
     return 0
+
+
+def _configure_dissect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", help="Quarto profile(s) whose settings to use")
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument("--model", required=True, help="resnet18, resnet18-places365, resnet50 or efficientnet-lite0")
+    p.add_argument("--weights", type=Path, help="local weights file instead of the download")
+    p.add_argument("--categories", type=Path, help="Places365 only: local categories_places365.txt")
+    p.add_argument("--layers", default="layer2,layer3,layer4", help="comma-separated layer names")
+    p.add_argument("--probe", default="places365-val",
+                   help="places365-val, broden, generated, or a folder of images (default places365-val)")
+    p.add_argument("--probe-size", type=int, default=None, help="random subset of this many probe images (seeded)")
+    p.add_argument("--concepts", default="20k", help="20k, wordfreq-20k, broden, imagenet, places365 or a text file")
+    p.add_argument("--clip", default="ViT-B-16", help="open_clip architecture (default ViT-B-16)")
+    p.add_argument("--clip-pretrained", default="openai", help="open_clip pretrained tag, or none (random)")
+    p.add_argument("--clip-weights", type=Path, help="local CLIP checkpoint instead of the download")
+    p.add_argument("--similarity", default="soft_wpmi", help="soft_wpmi, wpmi, cos_similarity_cubed, cos_similarity")
+    p.add_argument("--random-weights", action="store_true", help="random model and CLIP weights (plumbing checks only)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--num-workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True, help="output folder (writes descriptions.csv)")
+
+
+@command("dissect", "CLIP-Dissect: a concept label for every unit of the given layers", _configure_dissect)
+def _dissect(args: argparse.Namespace) -> int:
+    from . import models
+    from .dissect import SIMILARITIES, dissect, load_concepts, load_probe
+    from .dissect.encoders import load_clip
+    from .dissect.probe import SOURCES
+    from .report import Report
+
+    settings = settings_from(args)
+    if args.similarity not in SIMILARITIES:
+        raise UserError(f"unknown similarity {args.similarity!r}: choose from {', '.join(SIMILARITIES)}")
+    if args.weights is not None and not args.weights.is_file():
+        raise UserError(f"{args.weights}: weights file not found: check --weights")
+    layers = [x for x in args.layers.split(",") if x]
+    probe_dir = None if args.probe in SOURCES else Path(args.probe)
+    source = "folder" if probe_dir is not None else args.probe
+    cache = Report(settings).cache
+    probe = load_probe(source, probe_dir, args.probe_size, args.seed, cache_dir=cache.root / "probe")
+    concepts = load_concepts(args.concepts)
+    clf = models.load(args.model, args.weights, settings["device"], random_init=args.random_weights,
+                      seed=args.seed, categories=args.categories)
+    clip = load_clip(args.clip, "none" if args.random_weights else args.clip_pretrained, args.clip_weights,
+                     settings["device"], args.seed)
+    res = dissect(cache, probe, clip, {"model": clf}, layers, concepts, args.similarity, args.batch_size,
+                  args.num_workers, final_layer=False)["model"]
+    prepare_out(args.out)
+    res.table.to_csv(args.out / "descriptions.csv", index=False)
+    print(f"labelled {len(res.table)} units of {clf.name} ({', '.join(layers)}) with {len(concepts)} concepts "
+          f"on {len(probe)} probe images → {args.out / 'descriptions.csv'}")
+    return 0

@@ -66,6 +66,7 @@ def image_grid(rows: Sequence[Sequence[np.ndarray]], row_labels: Sequence[str], 
                 ax.set_ylabel(row_labels[r], fontsize=8)
     if cell_titles is not None and not titles_only:
         for c, label in enumerate(col_labels):
-            axes[0][c].set_title(f"{label}\n{cell_titles[0][c]}", fontsize=7)
+            cell = cell_titles[0][c]
+            axes[0][c].set_title(f"{label}\n{cell}" if cell else label, fontsize=7)
     fig.tight_layout()
     return fig

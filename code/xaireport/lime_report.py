@@ -127,10 +127,9 @@ def write_outputs(out: Path, stem: str, result: LimeResult) -> None:
 
 def explanation_figure(runs: list[LimeRun], k: int, path: Path) -> Path:
     rows = [[r.result.image, boundaries(r.result), hide_rest(r.result), pos_neg(r.result, k)] for r in runs]
-    titles = [[f"{r.result.class_name} ({r.result.score:.2f})", f"top {k}", "hide rest", "+ green / − red"]
-              for r in runs]
-    fig = image_grid(rows, [r.image.stem for r in runs], ["input", "top superpixels", "hide rest", "pos/neg"],
-                     cell_titles=titles)
+    titles = [[f"{r.result.class_name} ({r.result.score:.2f})", "", "", ""] for r in runs]
+    fig = image_grid(rows, [r.image.stem for r in runs],
+                     ["input", f"top {k} superpixels", "hide rest", "+ green / − red"], cell_titles=titles)
     return save_figure(fig, path)
 
 

@@ -48,9 +48,10 @@ DEFAULTS: dict[str, Any] = {
     },
     "dissection": {
         "enabled": True,
+        "download": True,
         "models": {
             "imagenet": {"model": "resnet18", "weights": None},
-            "places365": {"model": "resnet18-places365", "weights": None},
+            "places365": {"model": "resnet18-places365", "weights": None, "categories": None},
         },
         "layers": ["layer2", "layer3", "layer4"],
         "random_weights": False,
@@ -62,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
         "num_workers": 2,
         "top_images": 5,
         "units_shown": 8,
+        "final_layer_units": None,
     },
 }
 
@@ -71,6 +73,8 @@ _NULLABLE: dict[str, tuple[type, ...]] = {
     "classifier.weights": (str,),
     "dissection.models.imagenet.weights": (str,),
     "dissection.models.places365.weights": (str,),
+    "dissection.models.places365.categories": (str,),
+    "dissection.final_layer_units": (int,),
     "dissection.clip.weights": (str,),
     "dissection.probe.root": (str,),
     "dissection.probe.size": (int,),

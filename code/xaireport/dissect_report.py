@@ -1,0 +1,192 @@
+"""Chapter 1: CLIP-Dissect of two ResNet-18s (ImageNet, Places365), with its tables and figures."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from . import models
+from .dissect import ProbeSet, dissect, load_concepts, load_probe
+from .dissect.categories import CATEGORIES, categorize, scene_words
+from .dissect.encoders import load_clip
+from .dissect.run import ModelDissection
+from .figures import save_figure
+
+MODEL_LABELS = {"imagenet": "ResNet-18 (ImageNet)", "places365": "ResNet-18 (Places365)"}
+DOWNLOADED_PROBES = ("places365-val", "broden")
+DOWNLOADED_CONCEPTS = ("20k", "broden", "places365")
+
+
+def missing_inputs(settings) -> list[str]:
+    """Settings that must point at local files before chapter 1 can run without downloads
+    (empty when downloads are allowed, or everything needed is local or random)."""
+    d = lambda k: settings[f"dissection.{k}"]  # noqa: E731
+    if d("download"):
+        return []
+    missing = []
+    if not d("random_weights"):
+        for key in ("imagenet", "places365"):
+            if d(f"models.{key}.weights") is None:
+                missing.append(f"dissection.models.{key}.weights")
+        if d("models.places365.categories") is None:
+            missing.append("dissection.models.places365.categories")
+    if d("clip.weights") is None and d("clip.pretrained") not in ("none", ""):
+        missing.append("dissection.clip.weights")
+    if d("probe.source") != "generated" and d("probe.root") is None:
+        missing.append("dissection.probe.root")
+    if d("concepts") in DOWNLOADED_CONCEPTS:
+        missing.append("dissection.concepts (a local file, or wordfreq-20k)")
+    return missing
+
+
+@dataclass
+class DissectionRun:
+    results: dict[str, ModelDissection]
+    probe: ProbeSet
+    concepts: list[str]
+    clip: str
+
+
+def run(report) -> DissectionRun:
+    """Load both models, CLIP, the probe set and the concepts from the settings, and dissect (cached)."""
+    s = report.settings
+    d = lambda k: s[f"dissection.{k}"]  # noqa: E731
+    device, seed = s["device"], s["seed"]
+    nets = {}
+    for i, key in enumerate(("imagenet", "places365")):
+        nets[key] = models.load(d(f"models.{key}.model"), s.path(f"dissection.models.{key}.weights"), device,
+                                random_init=d("random_weights"), seed=seed + i,
+                                categories=s.path(f"dissection.models.{key}.categories")
+                                if key == "places365" else None)
+    probe = load_probe(d("probe.source"), s.path("dissection.probe.root"), d("probe.size"), seed,
+                       cache_dir=s.path("paths.cache") / "probe")
+    clip = load_clip(d("clip.arch"), d("clip.pretrained"), s.path("dissection.clip.weights"), device, seed)
+    concepts = load_concepts(d("concepts"))
+    results = dissect(report.cache, probe, clip, nets, d("layers"), concepts, d("similarity"), d("batch_size"),
+                      d("num_workers"), final_layer=True, final_layer_units=d("final_layer_units"))
+    return DissectionRun(results, probe, concepts, clip.identity)
+
+
+def with_categories(result: ModelDissection, scenes: frozenset[str]) -> pd.DataFrame:
+    t = result.table.copy()
+    t["category"] = [categorize(x, scenes) for x in t["description"]]
+    return t
+
+
+def scenes_for(results: dict[str, ModelDissection]) -> frozenset[str]:
+    places = results.get("places365")
+    cats = places.classifier.categories if places and not places.classifier.categories[0].startswith("place ") \
+        else None
+    return scene_words(cats)
+
+
+def layer_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows = []
+    for key, t in tables.items():
+        for layer, g in t.groupby("layer", sort=False):
+            common = g["description"].value_counts().head(3)
+            rows.append({"model": MODEL_LABELS.get(key, key), "layer": layer, "units": len(g),
+                         "distinct labels": g["description"].nunique(),
+                         "mean similarity": g["similarity"].mean(),
+                         "most common labels": ", ".join(f"{w} ({n})" for w, n in common.items())})
+    return pd.DataFrame(rows)
+
+
+def category_counts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Units per category, per model and layer (columns: the categories)."""
+    rows = []
+    for key, t in tables.items():
+        for layer, g in t.groupby("layer", sort=False):
+            counts = g["category"].value_counts()
+            rows.append({"model": MODEL_LABELS.get(key, key), "layer": layer,
+                         **{c: int(counts.get(c, 0)) for c in CATEGORIES}})
+    return pd.DataFrame(rows)
+
+
+def scene_vs_object(counts: pd.DataFrame) -> pd.DataFrame:
+    """Side by side: scene-like and object-like units per layer for the two models."""
+    piv = counts.pivot(index="layer", columns="model", values=["scene", "object"])
+    piv.columns = [f"{kind} units, {model}" for kind, model in piv.columns]
+    return piv.reset_index()
+
+
+def top_units(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    return table.sort_values("similarity", ascending=False).head(n).reset_index(drop=True)
+
+
+def final_layer_table(results: dict[str, ModelDissection]) -> pd.DataFrame:
+    return pd.DataFrame([{"model": MODEL_LABELS.get(k, k), "output units checked": r.final_layer["units"],
+                          "top-1 accuracy": r.final_layer["top1"], "top-5 accuracy": r.final_layer["top5"]}
+                         for k, r in results.items()])
+
+
+def selected_units(table: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """Half the ``n`` units with the highest similarity, half drawn at random (seeded) from the rest."""
+    best = table.sort_values("similarity", ascending=False).head(n - n // 2)
+    rest = table.drop(best.index)
+    rnd = rest.sample(n=min(n // 2, len(rest)), random_state=seed) if len(rest) else rest
+    return pd.concat([best.assign(chosen="highest similarity"), rnd.assign(chosen="random")])
+
+
+def top_images_figure(result: ModelDissection, probe_paths: tuple[Path, ...], units: pd.DataFrame, k: int,
+                      path: Path, thumb: int = 96) -> Path:
+    """Rows: the selected units (layer, unit, label, similarity); columns: their k most activating probe images."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(units), k, figsize=(1.3 * k + 1.6, 1.35 * len(units)), squeeze=False)
+    for r, row in enumerate(units.itertuples()):
+        acts = result.activations[row.layer][:, int(row.unit)]
+        top = np.argsort(-acts.numpy(), kind="stable")[:k]
+        for c, idx in enumerate(top):
+            ax = axes[r][c]
+            with Image.open(probe_paths[int(idx)]) as im:
+                ax.imshow(im.convert("RGB").resize((thumb, thumb)))
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r][0].set_ylabel(f"{row.layer} #{row.unit}\n\u201c{row.description}\u201d\n{row.similarity:.2f}"
+                              f"{' (random)' if row.chosen == 'random' else ''}", fontsize=7, rotation=0,
+                              ha="right", va="center")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def category_figure(counts: pd.DataFrame, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    models_ = list(dict.fromkeys(counts["model"]))
+    fig, axes = plt.subplots(1, len(models_), figsize=(5 * len(models_), 2.8), squeeze=False, sharey=True)
+    colours = {"colour": "#d62728", "texture": "#8c564b", "object": "#1f77b4", "scene": "#2ca02c", "other": "#bbbbbb"}
+    for ax, m in zip(axes[0], models_):
+        g = counts[counts["model"] == m].set_index("layer")[list(CATEGORIES)]
+        frac = g.div(g.sum(axis=1), axis=0)
+        left = np.zeros(len(frac))
+        for cat in CATEGORIES:
+            ax.barh(frac.index, frac[cat], left=left, color=colours[cat], label=cat)
+            left += frac[cat].to_numpy()
+        ax.set_title(m, fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("fraction of units")
+        ax.invert_yaxis()
+    axes[0][-1].legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.1), ncol=5)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def save_tables(tables: dict[str, pd.DataFrame], results_dir: Path) -> dict[str, Path]:
+    """``<model>_descriptions.csv`` with columns layer, unit, description, similarity (and category)."""
+    out = {}
+    for key, t in tables.items():
+        p = results_dir / f"{key}_descriptions.csv"
+        t[["layer", "unit", "description", "similarity", "category"]].to_csv(p, index=False)
+        out[key] = p
+    return out
+
+
+def md_path(path: Path, project_dir: Path, page_dir: str = "chapters") -> str:
+    """A figure's path relative to the page that shows it (for figures written as markdown)."""
+    import os
+
+    return Path(os.path.relpath(path, project_dir / page_dir)).as_posix()

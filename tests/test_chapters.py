@@ -61,3 +61,14 @@ def test_quarto_render_smoke(root):
         assert (site / page).with_suffix(".html").is_file()
         assert (site / page).with_suffix(".pdf").is_file()
     assert (site / "report.pdf").is_file()
+
+
+@pytest.mark.slow
+def test_offline_dissection_names_the_missing_settings(root):
+    """Offline without local CLIP weights and probe data, chapter 1 explains what to set instead of failing."""
+    nb = qmd.execute(root / "chapters/network-dissection.qmd", root, profile="offline")
+    text = qmd.outputs_text(nb)
+    for setting in ("dissection.clip.weights", "dissection.probe.root", "dissection.models.imagenet.weights",
+                    "dissection.models.places365.weights", "dissection.models.places365.categories"):
+        assert f"`{setting}`" in text
+    assert qmd.stderr_text(nb) == ""

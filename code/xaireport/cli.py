@@ -49,7 +49,7 @@ def settings_from(args: argparse.Namespace):
 
 
 def load_inputs(args: argparse.Namespace, settings):
-    """Validate the images and the model before any computation (shared by cams and lime)."""
+    """Validate the images, the model and ``--target`` before any computation (shared by cams and lime)."""
     from . import images, models
 
     folder = args.images or settings.path("images.folder")
@@ -61,6 +61,9 @@ def load_inputs(args: argparse.Namespace, settings):
     imgs = images.load_folder(folder, max_megapixels=settings["images.max_megapixels"])
     weights = args.weights or (None if args.model else settings.path("classifier.weights"))
     clf = models.load(name, weights, device=settings["device"])
+    target = getattr(args, "target", None)
+    if target is not None and not 0 <= target < len(clf.categories):
+        raise UserError(f"--target {target} is out of range for {clf.name} ({len(clf.categories)} classes)")
     return imgs, clf
 
 

@@ -33,8 +33,6 @@ def _cams(args: argparse.Namespace) -> int:
     if unknown:
         raise UserError(f"unknown method {', '.join(unknown)}: choose from {','.join(METHODS)}")
     imgs, clf = load_inputs(args, settings)
-    if args.target is not None and not 0 <= args.target < len(clf.categories):
-        raise UserError(f"--target {args.target} is out of range for {clf.name} ({len(clf.categories)} classes)")
     cache = Report(settings).cache
     prepare_out(args.out)
     rows = []
@@ -74,8 +72,6 @@ def _lime(args: argparse.Namespace) -> int:
     if k < 1:
         raise UserError(f"--num-features must be at least 1 (got {k})")
     imgs, clf = load_inputs(args, settings)
-    if args.target is not None and not 0 <= args.target < len(clf.categories):
-        raise UserError(f"--target {args.target} is out of range for {clf.name} ({len(clf.categories)} classes)")
     cache = Report(settings).cache
     prepare_out(args.out)
     rows = []

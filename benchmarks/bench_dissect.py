@@ -7,7 +7,7 @@
    separately).
 2. Times soft-WPMI for K units × M concepts × N images of synthetic data (default 512 × 20,000 × 10,000).
 
-Usage: ``python benchmarks/dissect.py [--probe generated|DIR] [--n 256] [--clip ViT-B-16] [--skip-similarity]``.
+Usage: ``python benchmarks/bench_dissect.py [--probe generated|DIR] [--n 256] [--clip ViT-B-16] [--skip-similarity]``.
 Random weights are used for CLIP and the ResNet-18 (the timing does not depend on the weights).
 """
 from __future__ import annotations

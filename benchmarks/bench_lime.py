@@ -2,7 +2,7 @@
 
 Same classifier, image and seed; prints seconds for each, the ratio, and whether the explanations are equal
 (segments, top superpixel mask, weights to 1e-5). Usage:
-``python benchmarks/lime.py [--model efficientnet-lite0] [--image PATH] [--num-samples 300] [--seed 0] [--repeat 2]``
+``python benchmarks/bench_lime.py [--model efficientnet-lite0] [--image PATH] [--num-samples 300] [--seed 0] [--repeat 2]``
 (the best of ``--repeat`` runs is reported for each pipeline, alternating them).
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ memory is its own; the parent compares the maps and prints one line per method:
     model  method  ours s  library s  ratio  max |diff|  ours peak MB  library peak MB  memory ratio
 
 "peak MB" is the growth of the process's peak RSS over its size after loading the model (ru_maxrss).
-Usage: ``python benchmarks/cams.py [--models resnet50,efficientnet-lite0] [--methods ...] [--image PATH]``.
+Usage: ``python benchmarks/bench_cams.py [--models resnet50,efficientnet-lite0] [--methods ...] [--image PATH]``.
 ResNet-50 uses random weights (no download needed); the maps are still compared exactly.
 """
 from __future__ import annotations

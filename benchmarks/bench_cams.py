@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def child(model: str, method: str, impl: str, image: str, out: str) -> None:
+def child(model: str, method: str, impl: str, image: str, out: str, baseline_format: str) -> None:
     import numpy as np
     import torch
     from pytorch_grad_cam import AblationCAM, GradCAM, ScoreCAM
@@ -34,6 +34,9 @@ def child(model: str, method: str, impl: str, image: str, out: str) -> None:
     from xaireport.images import load_image
 
     clf = models.load(model, random_init=(model != "efficientnet-lite0"), device="cpu")
+    if impl == "library" and baseline_format == "default":
+        # The library as its users run it: a model in PyTorch's default memory format.
+        clf.model.to(memory_format=torch.contiguous_format)
     img = load_image(image).array
     x = clf.preprocess(img)
     with torch.inference_mode():
@@ -52,12 +55,12 @@ def child(model: str, method: str, impl: str, image: str, out: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_mb": (peak - base) / 1024}))
 
 
-def measure(model: str, method: str, impl: str, image: str) -> tuple[dict, "np.ndarray"]:
+def measure(model: str, method: str, impl: str, image: str, baseline_format: str) -> tuple[dict, "np.ndarray"]:
     import numpy as np
 
     with tempfile.TemporaryDirectory() as d:
         out = str(Path(d) / "map.npy")
-        r = subprocess.run([sys.executable, __file__, "--child", model, method, impl, image, out],
+        r = subprocess.run([sys.executable, __file__, "--child", model, method, impl, image, out, baseline_format],
                            capture_output=True, text=True, check=True)
         return json.loads(r.stdout.strip().splitlines()[-1]), np.load(out)
 
@@ -67,20 +70,24 @@ def main() -> None:
     p.add_argument("--models", default="resnet50,efficientnet-lite0")
     p.add_argument("--methods", default="gradcam,ablationcam,scorecam")
     p.add_argument("--image", default=str(ROOT / "data/images/chelsea.png"))
-    p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    p.add_argument("--baseline-format", choices=["default", "channels_last"], default="default",
+                   help="memory format of the model the library runs on: PyTorch's default, as the library's "
+                        "users load it (default), or the channels-last model ours uses")
+    p.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         child(*args.child)
         return
     import torch
 
-    print(f"# image {Path(args.image).name}, CPU threads {torch.get_num_threads()}, torch {torch.__version__}")
+    print(f"# image {Path(args.image).name}, CPU threads {torch.get_num_threads()}, torch {torch.__version__}, "
+          f"library model memory format: {args.baseline_format}")
     print(f"{'model':20s}{'method':13s}{'ours s':>9s}{'lib s':>9s}{'ratio':>8s}{'max|diff|':>11s}"
           f"{'ours MB':>9s}{'lib MB':>9s}{'mem ratio':>10s}")
     for model in args.models.split(","):
         for method in args.methods.split(","):
-            ours, m1 = measure(model, method, "ours", args.image)
-            lib, m2 = measure(model, method, "library", args.image)
+            ours, m1 = measure(model, method, "ours", args.image, args.baseline_format)
+            lib, m2 = measure(model, method, "library", args.image, args.baseline_format)
             diff = float(abs(m1 - m2).max())
             mem = lib["peak_mb"] / max(ours["peak_mb"], 1.0)
             print(f"{model:20s}{method:13s}{ours['seconds']:9.2f}{lib['seconds']:9.2f}"

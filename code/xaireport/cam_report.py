@@ -41,7 +41,7 @@ def cached_cam(cache: ResultCache, classifier: Classifier, image: LoadedImage, m
 def cached_faithfulness(cache: ResultCache, classifier: Classifier, image: LoadedImage, result: CamResult,
                         percentiles: list[int], remove_fraction: float, seed: int) -> dict[str, float]:
     key = make_key(kind="faithfulness", model=classifier.name, weights=classifier.weights_id, image=image.digest,
-                   map=faithfulness_digest(result.map), cls=result.class_index, percentiles=percentiles,
+                   map=map_digest(result.map), cls=result.class_index, percentiles=percentiles,
                    remove_fraction=remove_fraction, seed=seed)
 
     def compute():
@@ -52,7 +52,7 @@ def cached_faithfulness(cache: ResultCache, classifier: Classifier, image: Loade
     return cache.get_or_compute("faithfulness", key, compute)[1]
 
 
-def faithfulness_digest(a: np.ndarray) -> str:
+def map_digest(a: np.ndarray) -> str:
     return bytes_digest(np.ascontiguousarray(a, dtype=np.float32).tobytes())
 
 

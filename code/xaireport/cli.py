@@ -20,14 +20,13 @@ def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser],
     return register
 
 
-def add_common(p: argparse.ArgumentParser, *, images: bool = True, model: bool = True, out: bool = True) -> None:
+def add_common(p: argparse.ArgumentParser, *, out: bool = True) -> None:
+    """The options shared by the commands that explain a folder of images with a classifier."""
     p.add_argument("--profile", help="Quarto profile(s) whose settings to use (e.g. offline, smoke)")
     p.add_argument("--device", help="auto (default: GPU when present), cpu, cuda, cuda:N, mps")
-    if images:
-        p.add_argument("--images", type=Path, help="folder of images (default: images.folder setting)")
-    if model:
-        p.add_argument("--model", help="resnet50, resnet18, resnet18-places365 or efficientnet-lite0")
-        p.add_argument("--weights", type=Path, help="local weights file instead of the download")
+    p.add_argument("--images", type=Path, help="folder of images (default: images.folder setting)")
+    p.add_argument("--model", help="resnet50, resnet18, resnet18-places365 or efficientnet-lite0")
+    p.add_argument("--weights", type=Path, help="local weights file instead of the download")
     if out:
         p.add_argument("--out", type=Path, required=True, help="output folder")
 

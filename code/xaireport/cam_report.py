@@ -153,6 +153,15 @@ def overlay_figure(runs: list[CamRun], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def row_figure(r: CamRun, path: Path) -> Path:
+    """One image's input and overlays in a row (the HTML page's per-image tabs)."""
+    p = r.prediction
+    cells = [r.crop] + [overlay(r.crop, res.map) for res in r.results.values()]
+    titles = [f"{p.class_name} ({p.score:.2f})"] + [LABELS[m] for m in r.results]
+    fig = image_grid([cells], [""], [""] * len(cells), cell_titles=[titles], titles_only=True, size=2.6)
+    return save_figure(fig, path)
+
+
 def mask_figure(runs: list[CamRun], path: Path) -> Path:
     rows = [[res.map for res in r.results.values()] for r in runs]
     fig = image_grid(rows, [r.image.stem for r in runs], [LABELS[m] for m in runs[0].results], cmap="gray")

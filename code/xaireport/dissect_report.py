@@ -183,10 +183,3 @@ def save_tables(tables: dict[str, pd.DataFrame], results_dir: Path) -> dict[str,
         t[["layer", "unit", "description", "similarity", "category"]].to_csv(p, index=False)
         out[key] = p
     return out
-
-
-def md_path(path: Path, project_dir: Path, page_dir: str = "chapters") -> str:
-    """A figure's path relative to the page that shows it (for figures written as markdown)."""
-    import os
-
-    return Path(os.path.relpath(path, project_dir / page_dir)).as_posix()

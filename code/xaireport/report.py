@@ -68,6 +68,11 @@ class Report:
             return ""
         return f"::: {{.callout-warning title=\"Not the report's results\"}}\n{text}\n:::\n"
 
+    def md_path(self, path: str | os.PathLike, page_dir: str = "chapters") -> str:
+        """A file's path relative to the page that shows it, for figures written as markdown by an ``asis``
+        cell (Quarto resolves markdown image paths against the page's folder, not ``execute-dir``)."""
+        return Path(os.path.relpath(Path(path).resolve(), self.project_dir / page_dir)).as_posix()
+
     def settings_table(self, section: str) -> pd.DataFrame:
         """One settings section as a two-column table (for a chapter's Setup section)."""
         rows = [(f"{section}.{k}", _fmt(v)) for k, v in self.settings[section].items()]

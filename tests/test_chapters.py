@@ -72,3 +72,18 @@ def test_offline_dissection_names_the_missing_settings(root):
                     "dissection.models.places365.weights", "dissection.models.places365.categories"):
         assert f"`{setting}`" in text
     assert qmd.stderr_text(nb) == ""
+
+
+def test_cross_references_resolve_within_each_page(root):
+    """A website resolves @sec-/@fig-/@tbl- references only within a page: every reference needs its label there."""
+    import re
+
+    for page in pages(root):
+        text = qmd.expand(root / page)
+        labels = set(re.findall(r"#((?:sec|fig|tbl)-[\w-]+)", text))
+        labels |= set(re.findall(r"#\|\s*label:\s*((?:fig|tbl)-[\w-]+)", text))
+        labels |= {m for m in re.findall(r"\{#\{?((?:fig|tbl)-[\w-]+)", text)}
+        dynamic = set(re.findall(r'"((?:fig|tbl)-[\w-]+)-?"?\s*(?:,|\))', text))
+        refs = set(re.findall(r"(?<![\w#])@((?:sec|fig|tbl)-[\w-]*\w)", text))
+        unresolved = {r for r in refs if r not in labels and not any(r.startswith(d) for d in dynamic)}
+        assert not unresolved, f"{page}: {sorted(unresolved)}"

@@ -162,3 +162,13 @@ def test_cli_cams_bad_input_writes_nothing(root, tmp_path):
     r = subprocess.run([sys.executable, "-m", "xaireport", "cams", "--methods", "gradcam,foo", "--out", str(out)],
                        capture_output=True, text=True, cwd=root)
     assert r.returncode == 2 and "unknown method foo" in r.stderr and not out.exists()
+
+
+def test_unknown_method_in_settings_is_a_user_error(root):
+    from xaireport import cam_report
+    from xaireport.report import Report
+    from xaireport.settings import load
+
+    rep = Report(load(profile="smoke", project_dir=root, overrides={"cams.methods": ["gradcam", "gradcam++"]}))
+    with pytest.raises(UserError, match=r"unknown CAM method gradcam\+\+ in cams.methods"):
+        cam_report.run(rep)

@@ -13,6 +13,7 @@ from . import progress
 from . import faithfulness
 from .cache import ResultCache, bytes_digest, make_key
 from .cams import METHODS, CamResult, explain
+from .errors import UserError
 from .figures import image_grid, overlay, save_figure, save_png
 from .images import LoadedImage
 from .models import Classifier
@@ -70,11 +71,14 @@ class CamRun:
         return next(iter(self.results.values()))
 
 
-def run(report, with_faithfulness: bool = True) -> list[CamRun]:
-    """Chapter 2: every configured method on every report image (cached)."""
+def run(report, with_faithfulness: bool = True, methods: list[str] | None = None) -> list[CamRun]:
+    """Chapter 2: every configured method (or ``methods``) on every report image (cached)."""
     s = report.settings
+    methods = methods or s["cams.methods"]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise UserError(f"unknown CAM method {', '.join(unknown)} in cams.methods: choose from {', '.join(METHODS)}")
     clf, cache = report.classifier(), report.cache
-    methods = s["cams.methods"]
     runs = []
     for image in progress.bar(report.images(), desc="CAMs", unit="image"):
         results = {}

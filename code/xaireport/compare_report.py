@@ -43,7 +43,8 @@ def pairs_from_runs(cam_runs: list[cam_report.CamRun], lime_runs: list[lime_repo
 
 def run(report) -> list[Pair]:
     """Reuse (through the cache) exactly the results chapters 2 and 3 computed with the same settings."""
-    return pairs_from_runs(cam_report.run(report, with_faithfulness=False), lime_report.run(report))
+    methods = ["gradcam"] + [m for m in report.settings["cams.methods"] if m != "gradcam"]
+    return pairs_from_runs(cam_report.run(report, with_faithfulness=False, methods=methods), lime_report.run(report))
 
 
 def iou_table(pairs: list[Pair], threshold: float) -> pd.DataFrame:

@@ -62,14 +62,25 @@ def _target_logit(outputs: torch.Tensor, targets: list[Callable]) -> torch.Tenso
     return outputs[:, index]
 
 
-class FastAblationCAM(BaseCAM):
-    """AblationCAM that evaluates only the head above the target layer on the ablated activations."""
+class _BatchedCAM(BaseCAM):
+    """What both fast CAMs share: the classifier, a batch size, and an optional progress bar over batches."""
 
-    def __init__(self, classifier: Classifier, batch_size: int = 256, progress: bool = True):
+    def __init__(self, classifier: Classifier, batch_size: int, progress: bool = True):
         super().__init__(classifier.model, [classifier.target_layer], uses_gradients=False)
         self.classifier = classifier
         self.batch_size = batch_size
         self.progress = progress
+
+    def _batches(self, n: int, desc: str):
+        starts = range(0, n, self.batch_size)
+        return _progress.bar(starts, desc=desc, leave=False) if self.progress else starts
+
+
+class FastAblationCAM(_BatchedCAM):
+    """AblationCAM that evaluates only the head above the target layer on the ablated activations."""
+
+    def __init__(self, classifier: Classifier, batch_size: int = 256, progress: bool = True):
+        super().__init__(classifier, batch_size, progress)
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads) -> np.ndarray:
         self.activations_and_grads.release()
@@ -84,8 +95,7 @@ class FastAblationCAM(BaseCAM):
                 value = 0.0 if minimum == 0 else minimum - ABLATION_VALUE
                 n = a.shape[1]
                 scores = torch.empty(n)
-                starts = range(0, n, self.batch_size)
-                for start in _progress.bar(starts, desc="AblationCAM", leave=False) if self.progress else starts:
+                for start in self._batches(n, "AblationCAM"):
                     idx = torch.arange(start, min(start + self.batch_size, n), device=a.device)
                     batch = a.repeat(len(idx), 1, 1, 1)
                     batch[torch.arange(len(idx), device=a.device), idx] = value
@@ -94,18 +104,12 @@ class FastAblationCAM(BaseCAM):
         return weights
 
 
-class FastScoreCAM(BaseCAM):
+class FastScoreCAM(_BatchedCAM):
     """ScoreCAM with batched masking, no hooks on the masked passes, and constant channels scored once."""
 
     def __init__(self, classifier: Classifier, batch_size: int = 8, progress: bool = True):
-        super().__init__(classifier.model, [classifier.target_layer], uses_gradients=False)
-        self.classifier = classifier
-        self.batch_size = batch_size
-        self.progress = progress
+        super().__init__(classifier, batch_size, progress)
         self.constant_channels = 0
-
-    def _steps(self, steps: range):
-        return _progress.bar(steps, desc="ScoreCAM", leave=False) if self.progress else steps
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads) -> np.ndarray:
         self.activations_and_grads.release()
@@ -120,7 +124,7 @@ class FastScoreCAM(BaseCAM):
                 n = acts.shape[1]
                 scores = torch.empty(n)
                 zero_score: float | None = None
-                for start in self._steps(range(0, n, self.batch_size)):
+                for start in self._batches(n, "ScoreCAM"):
                     up = upsample(acts[b:b + 1, start:start + self.batch_size])[0]
                     flat = up.view(up.shape[0], -1)
                     maxs, mins = flat.max(dim=1)[0], flat.min(dim=1)[0]

@@ -21,12 +21,15 @@ class Tiny(nn.Module):
     def __init__(self):
         super().__init__()
         torch.manual_seed(0)
-        self.body = nn.Sequential(nn.Conv2d(3, 8, 5, stride=4, padding=2), nn.ReLU(),
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 5, stride=4, padding=2), nn.BatchNorm2d(8), nn.ReLU(),
                                   nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
                                   nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
                                   nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU())
         self.last = nn.Sequential(nn.Conv2d(32, 24, 3, padding=1), nn.ReLU())
         with torch.no_grad():
+            bn = self.body[1]  # running statistics far from (0, 1), so that folding them matters
+            bn.running_mean.uniform_(-0.5, 0.5), bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.uniform_(0.5, 1.5), bn.bias.uniform_(-0.2, 0.2)
             self.last[0].weight[5].zero_()
             self.last[0].bias[5] = -1.0
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -72,6 +75,20 @@ def test_fast_scorecam_equals_library(tiny, chelsea, target):
     lib = _library(ScoreCAM, tiny, x, ours.class_index)
     assert np.abs(ours.map - lib).max() <= 1e-3
     assert ours.map.max() > 0.99
+
+
+@pytest.mark.parametrize("graph", [True, False])
+def test_fast_scorecam_graph_and_eager_paths_equal_library(tiny, chelsea, graph):
+    x = tiny.preprocess(chelsea)
+    threads, fusion = torch.get_num_threads(), torch.jit.onednn_fusion_enabled()
+    cam = FastScoreCAM(tiny, batch_size=6, progress=False, graph=graph)
+    ours = cam(x, [ClassifierOutputTarget(2)])[0]
+    lib = _library(ScoreCAM, tiny, x, 2)
+    assert np.abs(ours - lib).max() <= 1e-3
+    acts = tiny.features(x)[0].flatten(1)
+    constant = int((acts.amax(1) == acts.amin(1)).sum())
+    assert cam.constant_channels == constant and (24 - constant) % 6 != 0  # and the last batch is padded
+    assert (torch.get_num_threads(), torch.jit.onednn_fusion_enabled()) == (threads, fusion)  # restored
 
 
 def test_scorecam_scores_constant_channels_once(tiny, chelsea):

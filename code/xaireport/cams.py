@@ -17,7 +17,10 @@ by the library (``ReLU(Σ_k w_k A_k)``, min-max scaled, resized to the input) an
   defines it (the paper uses the softmax probability increase over a baseline). We build the masked inputs
   batch by batch (the library materialises all of them: 2048 × 3 × 224 × 224 floats for ResNet-50), with the
   CAM hooks removed, in ``torch.inference_mode()``, channels-last, and score the all-zero input of every
-  constant channel (whose normalised map is exactly zero) once instead of once per channel.
+  constant channel (whose normalised map is exactly zero) once instead of once per channel. The masked
+  passes run through :func:`xaireport.inference.fast_forward` (BatchNorm folded; on the CPU a frozen oneDNN
+  graph, checked against the model on the first batch) with one single-threaded worker per CPU core
+  (:func:`xaireport.device.map_batches`).
 """
 from __future__ import annotations
 
@@ -32,7 +35,9 @@ from pytorch_grad_cam.base_cam import BaseCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from . import progress as _progress
 
+from .device import map_batches
 from .errors import UserError
+from .inference import fast_forward
 from .models import Classifier
 
 METHODS = ("gradcam", "ablationcam", "scorecam")
@@ -72,8 +77,10 @@ class _BatchedCAM(BaseCAM):
         self.progress = progress
 
     def _batches(self, n: int, desc: str):
-        starts = range(0, n, self.batch_size)
-        return _progress.bar(starts, desc=desc, leave=False) if self.progress else starts
+        return self._progress_over(range(0, n, self.batch_size), None, desc)
+
+    def _progress_over(self, iterable, total: int | None, desc: str):
+        return _progress.bar(iterable, desc=desc, leave=False, total=total) if self.progress else iterable
 
 
 class FastAblationCAM(_BatchedCAM):
@@ -107,8 +114,9 @@ class FastAblationCAM(_BatchedCAM):
 class FastScoreCAM(_BatchedCAM):
     """ScoreCAM with batched masking, no hooks on the masked passes, and constant channels scored once."""
 
-    def __init__(self, classifier: Classifier, batch_size: int = 8, progress: bool = True):
+    def __init__(self, classifier: Classifier, batch_size: int = 4, progress: bool = True, graph: bool = True):
         super().__init__(classifier, batch_size, progress)
+        self.graph = graph
         self.constant_channels = 0
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads) -> np.ndarray:
@@ -121,25 +129,38 @@ class FastScoreCAM(_BatchedCAM):
         with torch.inference_mode():
             for b in range(acts.shape[0]):
                 x = input_tensor[b:b + 1].detach()
-                n = acts.shape[1]
-                scores = torch.empty(n)
-                zero_score: float | None = None
-                for start in self._batches(n, "ScoreCAM"):
-                    up = upsample(acts[b:b + 1, start:start + self.batch_size])[0]
-                    flat = up.view(up.shape[0], -1)
-                    maxs, mins = flat.max(dim=1)[0], flat.min(dim=1)[0]
-                    masks = (up - mins[:, None, None]) / (maxs - mins + 1e-8)[:, None, None]
-                    constant = (maxs == mins).cpu()
-                    live = (~constant).nonzero().flatten()
-                    if constant.any():
-                        self.constant_channels += int(constant.sum())
-                        if zero_score is None:
-                            zero = torch.zeros_like(x).contiguous(memory_format=fmt)
-                            zero_score = float(_target_logit(model(zero), targets[b:b + 1])[0])
-                        scores[start + constant.nonzero().flatten()] = zero_score
-                    if len(live):
-                        masked = (x * masks[live.to(masks.device), None]).contiguous(memory_format=fmt)
-                        scores[start + live] = _target_logit(model(masked), targets[b:b + 1]).float().cpu()
+                a = acts[b:b + 1]
+                target = targets[b:b + 1]
+                # The library's min-max normalisation of each upsampled map, computed a slice at a time.
+                mins, maxs = torch.cat([torch.stack(upsample(a[:, i:i + 64])[0].flatten(1).aminmax(dim=1), 1)
+                                        for i in range(0, a.shape[1], 64)]).unbind(1)
+                scores = torch.empty(a.shape[1])
+                constant = (maxs == mins).cpu()
+                if constant.any():
+                    # (u − min) / (max − min + 1e-8) is exactly 0: every constant channel masks to zeros.
+                    self.constant_channels += int(constant.sum())
+                    zero = torch.zeros_like(x).contiguous(memory_format=fmt)
+                    scores[constant] = float(_target_logit(model(zero), target)[0])
+                live = (~constant).nonzero().flatten()
+                if not len(live):
+                    weights[b] = torch.softmax(scores, dim=-1).numpy()
+                    continue
+
+                def masked(idx: torch.Tensor) -> torch.Tensor:
+                    # Every batch is full (the last one repeats its final channel): one traced shape.
+                    idx = torch.cat([idx, idx[-1:].expand(self.batch_size - len(idx))]).to(a.device)
+                    masks = (upsample(a[:, idx])[0] - mins[idx, None, None]) / (maxs[idx] - mins[idx] + 1e-8)[:, None, None]
+                    return (x * masks[:, None]).contiguous(memory_format=fmt)
+
+                batches = [live[i:i + self.batch_size] for i in range(0, len(live), self.batch_size)]
+                with fast_forward(model, masked(batches[0]), self.graph) as forward:
+                    def score(idx: torch.Tensor) -> torch.Tensor:
+                        with torch.inference_mode():
+                            return _target_logit(forward(masked(idx)), target)[:len(idx)].float().cpu()
+
+                    results = map_batches(score, batches, self.device)
+                    for idx, s in zip(batches, self._progress_over(results, len(batches), "ScoreCAM")):
+                        scores[idx] = s
                 weights[b] = torch.softmax(scores, dim=-1).numpy()
         return weights
 
@@ -154,7 +175,7 @@ def explain(classifier: Classifier, image: np.ndarray, method: str, target: int 
         method: ``gradcam``, ``ablationcam`` or ``scorecam``.
         target: class index to explain; default the top-1 class.
         batch_size: ablated channels per head pass (AblationCAM, default 256) or masked inputs per forward
-            pass (ScoreCAM, default 8).
+            pass (ScoreCAM, default 4; on a CPU each core runs its own batch).
         progress: show a tqdm bar for the per-channel loops.
 
     Returns:
@@ -178,7 +199,7 @@ def explain(classifier: Classifier, image: np.ndarray, method: str, target: int 
         cam = FastAblationCAM(classifier, batch_size or 256, progress)
         grayscale = cam(x, targets)
     else:
-        cam = FastScoreCAM(classifier, batch_size or 8, progress)
+        cam = FastScoreCAM(classifier, batch_size or 4, progress)
         grayscale = cam(x, targets)
     seconds = time.perf_counter() - start
     return CamResult(method=method, map=np.asarray(grayscale[0], dtype=np.float32), class_index=index,

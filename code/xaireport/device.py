@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import torch
 
 from .errors import UserError
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def resolve(device: str | torch.device | None = None) -> torch.device:
@@ -42,3 +48,36 @@ def _use_all_cores() -> None:
     n = os.cpu_count() or 1
     if torch.get_num_threads() < n:
         torch.set_num_threads(n)
+
+
+def map_batches(fn: Callable[[T], R], items: Iterable[T], device: torch.device) -> Iterator[R]:
+    """``map(fn, items)`` in order, with one single-threaded worker per CPU core when ``device`` is the CPU.
+
+    For inference on many small batches, one batch per core beats every core on one batch: measured on a
+    2-core CPU, ResNet-50 at batch 8 runs at 15.2 images/s with two single-threaded workers against 11.6 with
+    one two-threaded forward pass (``benchmarks/bench_cams.py``). ``fn`` must be thread-safe (a forward pass in
+    ``torch.inference_mode()`` is); it runs with one intra-op thread, and the thread count is restored after.
+    On a GPU, or with one core, this is the plain ``map``.
+    """
+    workers = torch.get_num_threads() if device.type == "cpu" else 1
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+
+    def single_threaded(item: T) -> R:
+        torch.set_num_threads(1)
+        return fn(item)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            pending: deque[Future] = deque()
+            for item in items:
+                pending.append(pool.submit(single_threaded, item))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+    finally:
+        torch.set_num_threads(before)

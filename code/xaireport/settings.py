@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "classifier": {"model": "resnet50", "weights": None},
     "cams": {
         "methods": ["gradcam", "ablationcam", "scorecam"],
-        "batch_size": 8,
+        "batch_size": 4,
         "ablation_batch_size": 256,
         "remove_fraction": 0.2,
         "road_percentiles": [10, 20, 30, 40, 50, 60, 70, 80, 90],

@@ -53,9 +53,9 @@ def _use_all_cores() -> None:
 def map_batches(fn: Callable[[T], R], items: Iterable[T], device: torch.device) -> Iterator[R]:
     """``map(fn, items)`` in order, with one single-threaded worker per CPU core when ``device`` is the CPU.
 
-    For inference on many small batches, one batch per core beats every core on one batch: measured on a
-    2-core CPU, ResNet-50 at batch 8 runs at 15.2 images/s with two single-threaded workers against 11.6 with
-    one two-threaded forward pass (``benchmarks/bench_cams.py``). ``fn`` must be thread-safe (a forward pass in
+    For inference on many small batches, one batch per core beats every core on one batch: on a 2-core CPU,
+    ResNet-50 at batch 8 runs at 15.8 images/s with two single-threaded workers against 13.8 with one
+    two-threaded forward pass (``benchmarks/bench_forward.py``). ``fn`` must be thread-safe (a forward pass in
     ``torch.inference_mode()`` is); it runs with one intra-op thread, and the thread count is restored after.
     On a GPU, or with one core, this is the plain ``map``.
     """

@@ -5,12 +5,13 @@ up to float rounding:
 
 1. every BatchNorm folded into the convolution before it (``torch.fx``; models fx cannot trace keep theirs);
 2. on the CPU, that model traced and frozen into a TorchScript graph run by oneDNN Graph, which fuses each
-   convolution with its activation and residual add and prepacks the weights. Measured on a 2-core AVX2 CPU
-   with one single-threaded worker per core, batch 8: ResNet-50 18.9 images/s against 15.2 eager (+24 %);
-   logits within 1e-4 of the eager model's. TorchScript is deprecated in PyTorch 2.x (``torch.jit.freeze``
-   warns); ``torch.compile`` with inductor freezing, its replacement, measured 15.2-16.2 images/s here and
-   costs ~20 s of compilation, so the graph is used while it exists, and any failure to trace or freeze
-   falls back to step 1's eager model.
+   convolution with its activation and residual add and prepacks the weights. Measured with
+   ``benchmarks/bench_forward.py`` on a 2-core AVX2 CPU (ResNet-50, one single-threaded worker per core):
+   batch 4, 17.9 images/s against 14.5 folded eager and 12.8 plain channels-last; batch 8, 16.3 against 16.0
+   and 13.8. Logits within 1e-4 of the eager model's. TorchScript is deprecated in PyTorch 2.x (``torch.jit.freeze``
+   warns); ``torch.compile`` with inductor freezing, its replacement, measured 13.9 images/s at batch 4
+   (``bench_forward.py --compile``) after ~20 s of compilation, so the graph is used while it exists, and any
+   failure to trace or freeze falls back to step 1's eager model. The runs vary by about ±7 % between runs.
 
 The graph is checked against the eager model on the first batch before it is used.
 """

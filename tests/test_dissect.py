@@ -210,3 +210,17 @@ def test_cli_dissect_on_generated_probe(root, tmp_path):
                           "--probe", str(tmp_path / "none"), "--out", str(tmp_path / "o2")],
                          capture_output=True, text=True, cwd=root)
     assert bad.returncode == 2 and "probe folder not found" in bad.stderr and not (tmp_path / "o2").exists()
+
+
+def test_unknown_similarity_fails_before_any_work(root, tmp_path):
+    from xaireport.dissect.similarity import similarity_function
+
+    assert similarity_function("wpmi") is wpmi
+    with pytest.raises(UserError, match=r"unknown similarity 'nope': choose from soft_wpmi, wpmi"):
+        similarity_function("nope")
+    with pytest.raises(UserError, match="unknown similarity 'nope'"):  # no cache, probe or CLIP touched
+        dissect(None, None, None, {}, ["layer4"], ["red"], "nope")
+    r = subprocess.run([sys.executable, "-m", "xaireport", "dissect", "--model", "resnet18", "--random-weights",
+                        "--probe", "generated", "--similarity", "nope", "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 2 and "unknown similarity 'nope'" in r.stderr and not (tmp_path / "o").exists()

@@ -142,9 +142,6 @@ class FastScoreCAM(_BatchedCAM):
                     zero = torch.zeros_like(x).contiguous(memory_format=fmt)
                     scores[constant] = float(_target_logit(model(zero), target)[0])
                 live = (~constant).nonzero().flatten()
-                if not len(live):
-                    weights[b] = torch.softmax(scores, dim=-1).numpy()
-                    continue
 
                 def masked(idx: torch.Tensor) -> torch.Tensor:
                     # Every batch is full (the last one repeats its final channel): one traced shape.
@@ -153,14 +150,15 @@ class FastScoreCAM(_BatchedCAM):
                     return (x * masks[:, None]).contiguous(memory_format=fmt)
 
                 batches = [live[i:i + self.batch_size] for i in range(0, len(live), self.batch_size)]
-                with fast_forward(model, masked(batches[0]), self.graph) as forward:
-                    def score(idx: torch.Tensor) -> torch.Tensor:
-                        with torch.inference_mode():
-                            return _target_logit(forward(masked(idx)), target)[:len(idx)].float().cpu()
+                if batches:
+                    with fast_forward(model, masked(batches[0]), self.graph) as forward:
+                        def score(idx: torch.Tensor) -> torch.Tensor:
+                            with torch.inference_mode():
+                                return _target_logit(forward(masked(idx)), target)[:len(idx)].float().cpu()
 
-                    results = map_batches(score, batches, self.device)
-                    for idx, s in zip(batches, self._progress_over(results, len(batches), "ScoreCAM")):
-                        scores[idx] = s
+                        results = map_batches(score, batches, self.device)
+                        for idx, s in zip(batches, self._progress_over(results, len(batches), "ScoreCAM")):
+                            scores[idx] = s
                 weights[b] = torch.softmax(scores, dim=-1).numpy()
         return weights
 

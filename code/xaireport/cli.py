@@ -20,10 +20,15 @@ def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser],
     return register
 
 
-def add_common(p: argparse.ArgumentParser, *, out: bool = True) -> None:
-    """The options shared by the commands that explain a folder of images with a classifier."""
+def add_settings_options(p: argparse.ArgumentParser) -> None:
+    """``--profile`` and ``--device``: the options every command reads its settings with."""
     p.add_argument("--profile", help="Quarto profile(s) whose settings to use (e.g. offline, smoke)")
     p.add_argument("--device", help="auto (default: GPU when present), cpu, cuda, cuda:N, mps")
+
+
+def add_common(p: argparse.ArgumentParser, *, out: bool = True) -> None:
+    """The options shared by the commands that explain a folder of images with a classifier."""
+    add_settings_options(p)
     p.add_argument("--images", type=Path, help="folder of images (default: images.folder setting)")
     p.add_argument("--model", help="resnet50, resnet18, resnet18-places365 or efficientnet-lite0")
     p.add_argument("--weights", type=Path, help="local weights file instead of the download")
@@ -47,6 +52,12 @@ def settings_from(args: argparse.Namespace):
     return load(profile=args.profile, project_dir=project, overrides=overrides)
 
 
+def check_weights_file(path: Path | None) -> None:
+    """Fail before any work when ``--weights`` names no file."""
+    if path is not None and not path.is_file():
+        raise UserError(f"{path}: weights file not found: check --weights")
+
+
 def load_inputs(args: argparse.Namespace, settings):
     """Validate the images, the model and ``--target`` before any computation (shared by cams and lime)."""
     from . import images, models
@@ -55,8 +66,7 @@ def load_inputs(args: argparse.Namespace, settings):
     name = args.model or settings["classifier.model"]
     if name not in models.MODEL_NAMES:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(models.MODEL_NAMES)}")
-    if args.weights is not None and not args.weights.is_file():
-        raise UserError(f"{args.weights}: weights file not found: check --weights")
+    check_weights_file(args.weights)
     imgs = images.load_folder(folder, max_megapixels=settings["images.max_megapixels"])
     weights = args.weights or (None if args.model else settings.path("classifier.weights"))
     clf = models.load(name, weights, device=settings["device"])

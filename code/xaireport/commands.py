@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .progress import bar
 
-from .cli import add_common, command, load_inputs, prepare_out, settings_from
+from .cli import add_common, add_settings_options, check_weights_file, command, load_inputs, prepare_out, settings_from
 from .errors import UserError
 
 
@@ -146,8 +146,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _configure_dissect(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", help="Quarto profile(s) whose settings to use")
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
+    add_settings_options(p)
     p.add_argument("--model", required=True, help="resnet18, resnet18-places365, resnet50 or efficientnet-lite0")
     p.add_argument("--weights", type=Path, help="local weights file instead of the download")
     p.add_argument("--categories", type=Path, help="Places365 only: local categories_places365.txt")
@@ -170,16 +169,15 @@ def _configure_dissect(p: argparse.ArgumentParser) -> None:
 @command("dissect", "CLIP-Dissect: a concept label for every unit of the given layers", _configure_dissect)
 def _dissect(args: argparse.Namespace) -> int:
     from . import models
-    from .dissect import SIMILARITIES, dissect, load_concepts, load_probe
+    from .dissect import dissect, load_concepts, load_probe
     from .dissect.encoders import load_clip
     from .dissect.probe import SOURCES
+    from .dissect.similarity import similarity_function
     from .report import Report
 
     settings = settings_from(args)
-    if args.similarity not in SIMILARITIES:
-        raise UserError(f"unknown similarity {args.similarity!r}: choose from {', '.join(SIMILARITIES)}")
-    if args.weights is not None and not args.weights.is_file():
-        raise UserError(f"{args.weights}: weights file not found: check --weights")
+    similarity_function(args.similarity)  # fail before loading anything
+    check_weights_file(args.weights)
     layers = [x for x in args.layers.split(",") if x]
     probe_dir = None if args.probe in SOURCES else Path(args.probe)
     source = "folder" if probe_dir is not None else args.probe

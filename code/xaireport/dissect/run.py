@@ -9,11 +9,10 @@ import pandas as pd
 import torch
 
 from ..cache import ResultCache, bytes_digest, make_key
-from ..errors import UserError
 from ..models import Classifier
 from .encoders import Clip, embed_texts, encode_probe
 from .probe import ProbeSet
-from .similarity import SIMILARITIES, describe
+from .similarity import describe, similarity_function
 
 
 def concepts_digest(concepts: list[str]) -> str:
@@ -53,10 +52,8 @@ def probe_features(cache: ResultCache, probe: ProbeSet, clip: Clip, models: dict
 
 def similarity_matrix(image_feats: torch.Tensor, text_feats: torch.Tensor, acts: torch.Tensor,
                       similarity: str) -> torch.Tensor:
-    if similarity not in SIMILARITIES:
-        raise UserError(f"unknown similarity {similarity!r}: choose from {', '.join(SIMILARITIES)}")
     P = image_feats.float() @ text_feats.float().T
-    return SIMILARITIES[similarity](P, acts)
+    return similarity_function(similarity)(P, acts)
 
 
 def describe_units(image_feats: torch.Tensor, text_feats: torch.Tensor, acts: torch.Tensor, concepts: list[str],
@@ -98,6 +95,7 @@ def dissect(cache: ResultCache, probe: ProbeSet, clip: Clip, models: dict[str, C
     concept set (the first ``final_layer_units`` units and classes, or all) and report how often unit i is
     labelled class i: the reader's measure of how far the method's labels can be trusted.
     """
+    similarity_function(similarity)  # an unknown name fails before the probe pass
     wanted = {n: (c, list(layers) + (["fc"] if final_layer else [])) for n, c in models.items()}
     image_feats, acts = probe_features(cache, probe, clip, wanted, batch_size, num_workers)
     text = text_features(cache, clip, concepts)

@@ -11,8 +11,11 @@ process blocks of units at once (the block size bounds memory: ``top_k × block 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
+
+from ..errors import UserError
 
 _BLOCK_FLOATS = 64_000_000  # ~256 MB of float32 per block of units
 
@@ -83,6 +86,17 @@ def cos_similarity(P: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
 
 SIMILARITIES = {"soft_wpmi": soft_wpmi, "wpmi": wpmi, "cos_similarity_cubed": cos_similarity_cubed,
                 "cos_similarity": cos_similarity}
+
+
+def similarity_function(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The similarity function called ``name``.
+
+    Raises:
+        UserError: no such similarity (names the choices).
+    """
+    if name not in SIMILARITIES:
+        raise UserError(f"unknown similarity {name!r}: choose from {', '.join(SIMILARITIES)}")
+    return SIMILARITIES[name]
 
 
 def describe(similarity: torch.Tensor, concepts: list[str]) -> tuple[list[str], torch.Tensor, torch.Tensor]:

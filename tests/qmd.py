@@ -81,3 +81,23 @@ def stderr_text(nb: nbformat.NotebookNode) -> str:
     """What the page's cells wrote to stderr (a rendered page would show it)."""
     return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
                    if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
+REF = re.compile(r"(?<![\w@/])@((?:fig|tbl|sec|eq)-[A-Za-z0-9_-]+)")
+ANCHOR = re.compile(r"\{#((?:fig|tbl|sec|eq)-[A-Za-z0-9_-]+)")
+CELL_LABEL = re.compile(r"^#\|\s*label:\s*(\S+)", re.M)
+
+
+def unresolved_references(path: Path, nb: nbformat.NotebookNode) -> set[str]:
+    """Cross-references (``@tbl-x``) in the page's prose or in its cells' markdown output that no label of the
+    page defines: a static ``{#x}`` anchor, a ``{#x}`` printed by a cell, or ``#| label: x`` on a cell that
+    produced output. Quarto would print these as ``?@tbl-x``."""
+    text = FRONT.sub("", expand(path))
+    prose = CELL.sub("", text)
+    prose = INLINE.sub("", prose)
+    out = outputs_text(nb)
+    defined = set(ANCHOR.findall(prose)) | set(ANCHOR.findall(out))
+    for code, cell in zip(cells(path), nb.cells):
+        if cell.get("outputs"):
+            defined.update(CELL_LABEL.findall(code))
+    return (set(REF.findall(prose)) | set(REF.findall(out))) - defined

@@ -49,6 +49,7 @@ def test_page_executes_in_smoke_profile(root, page):
     assert qmd.stderr_text(nb) == ""  # no progress bars or warnings leak into the page
     if page.startswith("chapters/") and "dissection" not in page:
         assert qmd.image_outputs(nb) >= 2  # the chapter's figures are displayed
+    assert qmd.unresolved_references(root / page, nb) == set()
 
 
 @pytest.mark.quarto
@@ -87,3 +88,24 @@ def test_cross_references_resolve_within_each_page(root):
         refs = set(re.findall(r"(?<![\w#])@((?:sec|fig|tbl)-[\w-]*\w)", text))
         unresolved = {r for r in refs if r not in labels and not any(r.startswith(d) for d in dynamic)}
         assert not unresolved, f"{page}: {sorted(unresolved)}"
+
+
+def test_prose_states_what_the_code_computes(root):
+    """Formulas and claims in the chapters that a method review found wrong (issue 10)."""
+    lime_qmd = (root / "chapters/lime.qmd").read_text()
+    assert "\\sqrt{\\exp(-d(z, \\mathbf{1})^2 / w^2)}" in lime_qmd  # lime's kernel has a square root
+    assert "exactly as its PyTorch tutorial" not in lime_qmd and "Resize((256, 256))" in lime_qmd
+    doc = (root / "code/xaireport/lime_explain.py").read_text()
+    assert "exactly as the package's PyTorch tutorial" not in doc and "Resize((256, 256))" in doc
+    diss = (root / "chapters/network-dissection.qmd").read_text()
+    assert "about 14 s" not in diss and "benchmarks/bench_dissect.py" in diss  # no uncited timing
+    assert "+ \\epsilon\\big)" in diss  # soft-WPMI as the code computes it, with min_prob
+
+
+@pytest.mark.slow
+def test_offline_dissection_page_has_no_unresolved_reference(root):
+    """Offline (no CLIP weights), chapter 1 shows a callout instead of its tables: nothing may refer to them."""
+    page = root / "chapters/network-dissection.qmd"
+    nb = qmd.execute(page, root, profile="offline")
+    assert "needs CLIP weights" in qmd.outputs_text(nb)
+    assert qmd.unresolved_references(page, nb) == set()

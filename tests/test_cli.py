@@ -15,7 +15,7 @@ def test_check_lists_images_with_predictions(root):
     r = run("check", "--profile", "offline", "--device", "cpu", cwd=root)
     assert r.returncode == 0, r.stderr
     assert "efficientnet-lite0 on cpu" in r.stdout
-    assert "chelsea.png" in r.stdout and "Egyptian cat" in r.stdout
+    assert "chelsea.png" in r.stdout and "tiger cat" in r.stdout
 
 
 @pytest.mark.parametrize("extra, message", [

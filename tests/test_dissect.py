@@ -181,6 +181,66 @@ def test_final_layer_check_runs(tiny_setup):
     res = dissect(ResultCache(d / "cache2"), probe, clip, {"m": net}, ["layer4"], ["a", "b"], batch_size=4,
                   num_workers=0, final_layer=True, final_layer_units=10)["m"]
     assert res.final_layer["units"] == 10 and 0 <= res.final_layer["top1"] <= res.final_layer["top5"] <= 1
+    assert res.final_layer["total_units"] == 1000
+
+
+def test_imagenet_concepts_are_the_full_wordnet_names(root):
+    names = concepts_mod.load_concepts("imagenet")
+    assert names[0] == "tench, Tinca tinca" and names[1] == "goldfish, Carassius auratus" and len(names) == 1000
+    ref = root.parent / "shared/reference/clip_dissect_data/imagenet_labels.txt"
+    if ref.is_file():  # the authors' list: equal but for their disambiguation of the two "crane" classes
+        paper = ref.read_text().splitlines()
+        assert sum(a != b for a, b in zip(names, paper)) == 2
+
+
+def test_final_layer_check_uses_full_names_and_all_units(tiny_setup, monkeypatch):
+    """The check embeds the full WordNet strings, scores every output unit (soft-WPMI's λ term averages over
+    all of them), and only then keeps the first ``final_layer_units``."""
+    import xaireport.dissect.run as run_mod
+    from xaireport.models import imagenet_descriptions
+
+    d, probe, clip, net = tiny_setup
+    seen = []
+    real_text, real_sim = run_mod.text_features, run_mod.similarity_matrix
+    monkeypatch.setattr(run_mod, "text_features", lambda c, cl, names: seen.append(names) or real_text(c, cl, names))
+    sims = []
+    monkeypatch.setattr(run_mod, "similarity_matrix", lambda *a: sims.append(real_sim(*a)) or sims[-1])
+    res = dissect(ResultCache(d / "cache3"), probe, clip, {"m": net}, ["layer4"], ["a", "b"], batch_size=4,
+                  num_workers=0, final_layer=True, final_layer_units=10)["m"]
+    assert seen[-1] == imagenet_descriptions()
+    full = sims[-1]
+    assert full.shape == (1000, 1000)
+    top1 = (full[:10].argmax(dim=1) == torch.arange(10)).float().mean()
+    assert res.final_layer["top1"] == pytest.approx(float(top1))
+
+
+def test_classifier_runs_in_float32_unless_autocast_is_asked_for(tiny_setup, monkeypatch):
+    import contextlib
+
+    import xaireport.dissect.encoders as enc
+
+    d, probe, clip, net = tiny_setup
+    calls = []
+    monkeypatch.setattr(enc, "_autocast", lambda dev: calls.append(dev) or contextlib.nullcontext())
+    enc.encode_probe(probe.paths[:4], None, {"m": (net, ["layer4"])}, batch_size=4, num_workers=0)
+    assert calls == []  # the dissected model is never under autocast by default
+    enc.encode_probe(probe.paths[:4], None, {"m": (net, ["layer4"])}, batch_size=4, num_workers=0, autocast=True)
+    assert calls == [net.device]
+
+
+def test_cli_dissect_fc_with_imagenet_concepts_uses_full_names(root, tmp_path):
+    from xaireport.models import imagenet_descriptions
+
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "xaireport", "dissect", "--model", "resnet18", "--random-weights",
+                        "--layers", "fc", "--probe", "generated", "--probe-size", "8", "--concepts", "imagenet",
+                        "--clip", "ViT-S-32", "--num-workers", "0", "--device", "cpu", "--out", str(out)],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stderr
+    t = pd.read_csv(out / "descriptions.csv")
+    assert len(t) == 1000 and set(t["layer"]) == {"fc"}
+    assert set(t["description"]) <= set(imagenet_descriptions())
+    assert t["description"].str.contains(", ").any()
 
 
 def test_probe_errors(tmp_path):

@@ -8,7 +8,7 @@ from xaireport import models
 from xaireport.errors import UserError
 
 
-@pytest.mark.parametrize("stem, expected", [("chelsea", "Egyptian cat"), ("coffee", "espresso")])
+@pytest.mark.parametrize("stem, expected", [("chelsea", "tiger cat"), ("coffee", "espresso")])
 def test_offline_classifier_recognises_bundled_photos(lite0, root, stem, expected):
     from xaireport.images import load_image
 
@@ -30,12 +30,36 @@ def test_classifier_interface(lite0, chelsea):
         assert torch.allclose(lite0.head(lite0.features(x)), lite0.model(x), atol=1e-5)
 
 
-def test_crop_matches_torchvision_transforms(lite0, chelsea):
+def test_preprocessing_equals_the_models_reference_transform(lite0, chelsea):
+    """crop + normalize = timm's eval transform of the model's pretrained config (bicubic for Lite0)."""
     from PIL import Image
-    from torchvision import transforms
+    from timm.data import create_transform, resolve_data_config
 
-    ref = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224)])(Image.fromarray(chelsea))
-    assert (lite0.crop(chelsea) == np.asarray(ref)).all()
+    assert lite0.interpolation == "bicubic" and (lite0.resize_to, lite0.crop_size) == (256, 224)
+    ref = create_transform(**resolve_data_config({}, model=lite0.model))(Image.fromarray(chelsea))
+    ours = lite0.normalize(torch.from_numpy(lite0.crop(chelsea)).permute(2, 0, 1).float() / 255)
+    assert torch.allclose(ours, ref, atol=1e-5)
+    assert torch.allclose(lite0.preprocess(chelsea)[0], ref, atol=1e-5)
+
+
+def test_resnet_preprocessing_equals_torchvision_weights_transforms(chelsea):
+    from PIL import Image
+    from torchvision.models import ResNet50_Weights
+
+    clf = models.load("resnet50", random_init=True, device="cpu")
+    ref = ResNet50_Weights.IMAGENET1K_V1.transforms()(Image.fromarray(chelsea))
+    assert clf.interpolation == "bilinear" and clf.mean == (0.485, 0.456, 0.406)
+    assert torch.allclose(clf.preprocess(chelsea)[0], ref, atol=1e-5)
+
+
+def test_classifier_model_works_with_the_gradcam_package_as_its_readme_uses_it(lite0, chelsea):
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    assert all(p.requires_grad for p in lite0.model.parameters())
+    with GradCAM(model=lite0.model, target_layers=[lite0.target_layer]) as cam:
+        m = cam(input_tensor=lite0.preprocess(chelsea), targets=[ClassifierOutputTarget(285)])
+    assert m.shape == (1, 224, 224) and m.max() > 0
 
 
 def test_tiny_image_is_upscaled(lite0):

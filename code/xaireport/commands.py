@@ -125,9 +125,11 @@ def _compare(args: argparse.Namespace) -> int:
             problems.append(f"{stem}: {exc}")
             continue
         cam_mask = compare.binarize(cam, threshold=args.threshold)
+        matched = compare.binarize(cam, area=float(mask.mean()))
         a_cam, a_lime = float(cam_mask.mean()), float(mask.mean())
         rows.append([stem, cls, a_cam, a_lime, compare.iou(cam_mask, mask), compare.chance_iou(a_cam, a_lime),
-                     compare.area_matched_iou(cam, mask), compare.chance_iou(a_lime, a_lime)])
+                     compare.placement_chance_iou(cam_mask, mask), compare.iou(matched, mask),
+                     compare.chance_iou(a_lime, a_lime), compare.placement_chance_iou(matched, mask)])
     if problems:
         raise UserError("cannot compare:\n" + "\n".join(problems))
     import csv
@@ -137,7 +139,8 @@ def _compare(args: argparse.Namespace) -> int:
     with open(args.out, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["image", "class_name", "cam_area", "lime_area", "iou_threshold", "chance_threshold",
-                    "iou_area_matched", "chance_area_matched"])
+                    "placement_chance_threshold", "iou_area_matched", "chance_area_matched",
+                    "placement_chance_area_matched"])
         for r in rows:
             w.writerow(r[:2] + [f"{v:.6f}" for v in r[2:]])
     print(f"compared {len(rows)} images ({args.method} at {args.threshold} vs LIME) → {args.out}; "
@@ -162,6 +165,8 @@ def _configure_dissect(p: argparse.ArgumentParser) -> None:
     p.add_argument("--random-weights", action="store_true", help="random model and CLIP weights (plumbing checks only)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--num-workers", type=int, default=2)
+    p.add_argument("--autocast", action="store_true",
+                   help="run the model under float16 autocast on a GPU (default float32, as the authors)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True, help="output folder (writes descriptions.csv)")
 
@@ -189,7 +194,7 @@ def _dissect(args: argparse.Namespace) -> int:
     clip = load_clip(args.clip, "none" if args.random_weights else args.clip_pretrained, args.clip_weights,
                      settings["device"], args.seed)
     res = dissect(cache, probe, clip, {"model": clf}, layers, concepts, args.similarity, args.batch_size,
-                  args.num_workers, final_layer=False)["model"]
+                  args.num_workers, final_layer=False, autocast=args.autocast)["model"]
     prepare_out(args.out)
     res.table.to_csv(args.out / "descriptions.csv", index=False)
     print(f"labelled {len(res.table)} units of {clf.name} ({', '.join(layers)}) with {len(concepts)} concepts "

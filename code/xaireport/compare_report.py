@@ -47,19 +47,23 @@ def run(report) -> list[Pair]:
     return pairs_from_runs(cam_report.run(report, with_faithfulness=False, methods=methods), lime_report.run(report))
 
 
-def iou_table(pairs: list[Pair], threshold: float) -> pd.DataFrame:
-    """Per image: areas, IoU of Grad-CAM at ``threshold`` vs LIME's mask with its chance level, and the
-    area-matched IoU with its chance level."""
+def iou_table(pairs: list[Pair], threshold: float, seed: int = 0) -> pd.DataFrame:
+    """Per image: areas, IoU of Grad-CAM at ``threshold`` vs LIME's mask, and the area-matched IoU, each with
+    two chance levels: pixel-random masks of the same areas (:func:`compare.chance_iou`) and the same masks at
+    a random position (:func:`compare.placement_chance_iou`)."""
     rows = []
     for p in pairs:
         cam_mask = compare.binarize(p.gradcam, threshold=threshold)
+        matched = compare.binarize(p.gradcam, area=float(p.lime_mask.mean()), seed=seed)
         a_cam, a_lime = float(cam_mask.mean()), float(p.lime_mask.mean())
         rows.append({"image": p.name, "predicted class": p.class_name, "Grad-CAM area": a_cam,
                      "LIME area": a_lime,
                      "IoU at threshold": compare.iou(cam_mask, p.lime_mask),
                      "chance at threshold": compare.chance_iou(a_cam, a_lime),
-                     "area-matched IoU": compare.area_matched_iou(p.gradcam, p.lime_mask),
-                     "chance level": compare.chance_iou(a_lime, a_lime)})
+                     "placement chance at threshold": compare.placement_chance_iou(cam_mask, p.lime_mask),
+                     "area-matched IoU": compare.iou(matched, p.lime_mask),
+                     "chance level": compare.chance_iou(a_lime, a_lime),
+                     "placement chance level": compare.placement_chance_iou(matched, p.lime_mask)})
     return pd.DataFrame(rows)
 
 
@@ -74,11 +78,17 @@ def with_summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([shown, pd.DataFrame([summary])], ignore_index=True)
 
 
-def curve_table(pairs: list[Pair], fractions: list[float]) -> pd.DataFrame:
-    """Mean (and std) over images of the IoU of Grad-CAM's and LIME's top-f pixels, with the chance curve."""
-    curves = np.array([compare.iou_curve(p.gradcam, p.lime_heatmap, fractions) for p in pairs])
-    return pd.DataFrame({"area fraction": fractions, "mean IoU": np.nanmean(curves, axis=0),
-                         "std": np.nanstd(curves, axis=0), "chance": compare.chance_curve(fractions)})
+def curve_table(pairs: list[Pair], fractions: list[float], seed: int = 0) -> pd.DataFrame:
+    """Per area fraction f, over images: mean and std of the IoU of Grad-CAM's and LIME's top-f pixels, both
+    chance levels of the masks compared, and the share of images where a map had fewer positive pixels than f
+    asks for (its mask then holds only those: zero-weight pixels are never taken as evidence)."""
+    points = [compare.iou_curve(p.gradcam, p.lime_heatmap, fractions, seed=seed) for p in pairs]
+    col = lambda attr: np.array([[getattr(pt, attr) for pt in row] for row in points], dtype=float)  # noqa: E731
+    ious = col("iou")
+    return pd.DataFrame({"area fraction": fractions, "mean IoU": np.nanmean(ious, axis=0),
+                         "std": np.nanstd(ious, axis=0), "chance": np.nanmean(col("chance"), axis=0),
+                         "placement chance": np.nanmean(col("placement_chance"), axis=0),
+                         "capped images": col("capped").mean(axis=0)})
 
 
 def agreement_tables(pairs: list[Pair]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -120,7 +130,8 @@ def curve_figure(curve: pd.DataFrame, path: Path) -> Path:
     ax.plot(x, curve["mean IoU"], marker="o", label="Grad-CAM vs LIME (mean over images)")
     ax.fill_between(x, curve["mean IoU"] - curve["std"], curve["mean IoU"] + curve["std"], alpha=0.2,
                     label="± 1 std across images")
-    ax.plot(x, curve["chance"], ls="--", color="grey", label="chance: f / (2 − f)")
+    ax.plot(x, curve["chance"], ls="--", color="grey", label="chance: pixel-random masks")
+    ax.plot(x, curve["placement chance"], ls=":", color="black", label="chance: same masks, random position")
     ax.set_xlabel("top area of each map (% of pixels)")
     ax.set_ylabel("IoU")
     ax.set_ylim(0, 1)

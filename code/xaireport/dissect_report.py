@@ -66,7 +66,8 @@ def run(report) -> DissectionRun:
     clip = load_clip(d("clip.arch"), d("clip.pretrained"), s.path("dissection.clip.weights"), device, seed)
     concepts = load_concepts(d("concepts"))
     results = dissect(report.cache, probe, clip, nets, d("layers"), concepts, d("similarity"), d("batch_size"),
-                      d("num_workers"), final_layer=True, final_layer_units=d("final_layer_units"))
+                      d("num_workers"), final_layer=True, final_layer_units=d("final_layer_units"),
+                      autocast=d("autocast"))
     return DissectionRun(results, probe, concepts, clip.identity)
 
 
@@ -117,10 +118,43 @@ def top_units(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     return table.sort_values("similarity", ascending=False).head(n).reset_index(drop=True)
 
 
-def final_layer_table(results: dict[str, ModelDissection]) -> pd.DataFrame:
-    return pd.DataFrame([{"model": MODEL_LABELS.get(k, k), "output units checked": r.final_layer["units"],
-                          "top-1 accuracy": r.final_layer["top1"], "top-5 accuracy": r.final_layer["top5"]}
-                         for k, r in results.items()])
+#: The authors' final-layer check (Oikarinen & Weng, 2023, Table 2), for comparison with like setups only.
+PAPER_FINAL_LAYER = {"model": "ResNet-50 (ImageNet)", "probe": "ImageNet validation", "top1": 0.955,
+                     "concepts": "ImageNet classes, full WordNet names", "similarity": "soft_wpmi"}
+
+
+def final_layer_table(results: dict[str, ModelDissection], probe_source: str, probe_size: int) -> pd.DataFrame:
+    """Our final-layer check per model, with its setup (probe set, concept set), and the paper's row."""
+    rows = []
+    for k, r in results.items():
+        c = r.classifier
+        rows.append({"model": MODEL_LABELS.get(k, k), "probe set": f"{probe_source} ({probe_size} images)",
+                     "concept set": "ImageNet classes, full WordNet names" if c.label_set == "imagenet-1k"
+                     else "the model's class names",
+                     "output units checked": f"{r.final_layer['units']} of {r.final_layer['total_units']}",
+                     "top-1 accuracy": r.final_layer["top1"], "top-5 accuracy": r.final_layer["top5"]})
+    p = PAPER_FINAL_LAYER
+    rows.append({"model": f"{p['model']}, paper", "probe set": p["probe"], "concept set": p["concepts"],
+                 "output units checked": "1000 of 1000", "top-1 accuracy": p["top1"], "top-5 accuracy": float("nan")})
+    return pd.DataFrame(rows)
+
+
+def final_layer_caption(probe_source: str, results: dict[str, ModelDissection]) -> str:
+    """The final-layer table's caption: what is measured, our setup beside the paper's, and whether they compare."""
+    same = comparable_to_paper(probe_source, results)
+    return ("Final-layer check: the output units of each model dissected with its own classes as the concept set. "
+            "Top-1 accuracy is the fraction of units labelled with their own class; top-5, the fraction whose class "
+            "is among their five best concepts. The last row is the paper's check (ResNet-50, ImageNet validation "
+            "images, full WordNet class names). " +
+            ("This render uses ImageNet validation images too, so the ImageNet rows compare with it (a different "
+             "network: ResNet-18)." if same else
+             f"Our probe set is `{probe_source}`, not ImageNet validation images, so our rows do *not* compare with "
+             "the paper's; set `dissection.probe.source: imagenet-val` (and `probe.root`) to run the paper's setup."))
+
+
+def comparable_to_paper(probe_source: str, results: dict[str, ModelDissection]) -> bool:
+    """Whether any of our rows has the paper's setup: an ImageNet-1k model on ImageNet validation images."""
+    return probe_source == "imagenet-val" and any(r.classifier.label_set == "imagenet-1k" for r in results.values())
 
 
 def selected_units(table: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:

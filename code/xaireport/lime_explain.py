@@ -1,8 +1,11 @@
 """LIME image explanations (Ribeiro et al., 2016) with the ``lime`` package, batched and reproducible.
 
-We run ``lime.lime_image.LimeImageExplainer.explain_instance`` exactly as the package's PyTorch tutorial does
-(on the 224 × 224 crop the model sees, quickshift segmentation, ``hide_color=0``, ``top_labels=1``), with two
-changes that do not change the answer:
+We run ``lime.lime_image.LimeImageExplainer.explain_instance`` with the arguments of the package's PyTorch
+tutorial (quickshift segmentation, ``hide_color=0``, ``top_labels=1``) on the crop the model sees
+(:meth:`Classifier.crop`: shorter side resized, aspect ratio kept, centre crop — the same crop the CAMs explain).
+The tutorial instead squashes the photo with ``Resize((256, 256))`` before its crop; we keep the aspect ratio on
+purpose, and the equivalence with the tutorial's pipeline is tested on our crop. Two changes that do not
+change the answer:
 
 * ``classifier_fn`` runs the model in ``torch.inference_mode()`` on channels-last batches (8 on CPU, one
   batch per core at a time, :func:`xaireport.device.map_batches`; 64 on a GPU) instead of the tutorial's

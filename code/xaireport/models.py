@@ -47,6 +47,11 @@ class Classifier:
         features: input batch → activations of ``target_layer`` (the part below it).
         head: activations of ``target_layer`` → logits (the part above it); ``head(features(x)) == model(x)``.
         weights_id: SHA-256 of the weights file, or ``random-<seed>``: part of every cache key.
+        resize_to, crop_size, interpolation, mean, std: the model's own preprocessing (timm's pretrained config,
+            torchvision's ``weights.transforms()``): shorter side to ``resize_to`` with ``interpolation``,
+            centre crop ``crop_size``, normalise with ``mean``/``std``.
+        label_set: ``imagenet-1k`` when the outputs are the ImageNet-1k classes (then
+            :func:`imagenet_descriptions` gives their full WordNet names), else ``places365`` or ``custom``.
     """
 
     name: str
@@ -61,6 +66,8 @@ class Classifier:
     weights_id: str
     resize_to: int = 256
     crop_size: int = 224
+    interpolation: str = "bilinear"
+    label_set: str = "imagenet-1k"
     _mean_t: torch.Tensor = field(init=False, repr=False)
     _std_t: torch.Tensor = field(init=False, repr=False)
 
@@ -69,9 +76,10 @@ class Classifier:
         self._std_t = torch.tensor(self.std, dtype=torch.float32).view(3, 1, 1)
 
     def crop(self, image: np.ndarray) -> np.ndarray:
-        """RGB uint8 H×W×3 → the 224×224 RGB uint8 image the model sees (shorter side to 256, centre crop 224)."""
+        """RGB uint8 H×W×3 → the RGB uint8 image the model sees (shorter side to ``resize_to`` with the model's
+        interpolation, centre crop ``crop_size``), as its reference transform computes it."""
         pil = Image.fromarray(np.ascontiguousarray(image))
-        pil = TF.resize(pil, self.resize_to, interpolation=TF.InterpolationMode.BILINEAR)
+        pil = TF.resize(pil, self.resize_to, interpolation=TF.InterpolationMode(self.interpolation))
         pil = TF.center_crop(pil, [self.crop_size, self.crop_size])
         return np.asarray(pil, dtype=np.uint8).copy()
 
@@ -127,8 +135,8 @@ def load(name: str, weights: str | os.PathLike | None = None, device: str | torc
     if dev.type == "cpu":
         # Channels-last is 1.2-2.8x faster for these CNNs on CPU at batch 8-16 (benchmarks/ and README).
         clf.model.to(memory_format=torch.channels_last)
-    for p in clf.model.parameters():
-        p.requires_grad_(False)
+    # Parameters keep requires_grad as torchvision/timm create them, so ``clf.model`` works with grad-cam,
+    # Captum or lime as their READMEs use it; our own loops run under torch.inference_mode().
     clf.device = dev
     if random_init:
         clf.weights_id = f"random-{seed}"
@@ -193,11 +201,32 @@ def _resnet_parts(model: nn.Module) -> tuple[Callable, Callable]:
     return features, head
 
 
-def _wrap_resnet(name: str, model: nn.Module, categories: list[str], weights_id: str) -> Classifier:
+def torchvision_preprocessing(weights) -> dict:
+    """Resize, crop, interpolation, mean and std of a torchvision weights enum's ``transforms()``."""
+    t = weights.transforms()
+    return {"resize_to": int(t.resize_size[0]), "crop_size": int(t.crop_size[0]),
+            "interpolation": t.interpolation.value, "mean": tuple(t.mean), "std": tuple(t.std)}
+
+
+def timm_preprocessing(model: nn.Module) -> dict:
+    """Resize, crop, interpolation, mean and std of a timm model's pretrained config
+    (``timm.data.resolve_data_config``; the resize is ``floor(crop / crop_pct)``, as timm's eval transform)."""
+    import math
+
+    from timm.data import resolve_data_config
+
+    cfg = resolve_data_config({}, model=model)
+    size = int(cfg["input_size"][-1])
+    return {"resize_to": math.floor(size / cfg["crop_pct"]), "crop_size": size,
+            "interpolation": cfg["interpolation"], "mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
+
+
+def _wrap_resnet(name: str, model: nn.Module, categories: list[str], weights_id: str, preprocessing: dict,
+                 label_set: str) -> Classifier:
     features, head = _resnet_parts(model)
     return Classifier(name=name, model=model, target_layer=model.layer4[-1], categories=categories,
-                      mean=IMAGENET_MEAN, std=IMAGENET_STD, device=torch.device("cpu"),
-                      features=features, head=head, weights_id=weights_id)
+                      device=torch.device("cpu"), features=features, head=head, weights_id=weights_id,
+                      label_set=label_set, **preprocessing)
 
 
 def _resnet(name: str, weights: Path | None, random_init: bool, _categories) -> Classifier:
@@ -210,7 +239,8 @@ def _resnet(name: str, weights: Path | None, random_init: bool, _categories) -> 
             weights = download(tv.url, filename, hash_prefix=filename.rsplit("-", 1)[-1].split(".")[0])
         _load_into(model, _state_dict_from(weights), weights, name)
         weights_id = file_digest(weights)
-    return _wrap_resnet(name, model, list(tv.meta["categories"]), weights_id)
+    return _wrap_resnet(name, model, list(tv.meta["categories"]), weights_id, torchvision_preprocessing(tv),
+                        "imagenet-1k")
 
 
 def places365_categories(path: str | os.PathLike | None = None) -> list[str]:
@@ -241,7 +271,10 @@ def _places365(name: str, weights: Path | None, random_init: bool, categories) -
         _load_into(model, _state_dict_from(weights), weights, name)
         weights_id = file_digest(weights)
         cats = places365_categories(categories)
-    return _wrap_resnet(name, model, cats, weights_id)
+    # The Places365 authors' evaluation: torchvision's ImageNet preprocessing (256, centre 224, bilinear).
+    return _wrap_resnet(name, model, cats, weights_id, {"resize_to": 256, "crop_size": 224,
+                                                        "interpolation": "bilinear", "mean": IMAGENET_MEAN,
+                                                        "std": IMAGENET_STD}, "places365")
 
 
 def efficientnet_lite0_weights_file() -> Path:
@@ -280,6 +313,15 @@ def _efficientnet_lite0(name: str, weights: Path | None, random_init: bool, _cat
         return model.forward_head(a)
 
     cats = list(torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
-    return Classifier(name=name, model=model, target_layer=model.bn2, categories=cats,
-                      mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), device=torch.device("cpu"),
-                      features=features, head=head, weights_id=weights_id)
+    return Classifier(name=name, model=model, target_layer=model.bn2, categories=cats, device=torch.device("cpu"),
+                      features=features, head=head, weights_id=weights_id, label_set="imagenet-1k",
+                      **timm_preprocessing(model))
+
+
+def imagenet_descriptions() -> list[str]:
+    """The 1,000 ImageNet-1k classes as their full WordNet lemma strings, in class-index order
+    (``tench, Tinca tinca``), from the files timm ships (no download): the concept set of CLIP-Dissect's
+    final-layer check. Two classes share the string ``crane`` (the bird and the machine)."""
+    from timm.data import ImageNetInfo
+
+    return list(ImageNetInfo("imagenet-1k").label_descriptions())

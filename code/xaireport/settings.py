@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
         "top_images": 5,
         "units_shown": 8,
         "final_layer_units": None,
+        "autocast": False,
     },
 }
 

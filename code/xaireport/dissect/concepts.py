@@ -5,7 +5,9 @@ Names:
     ``wordfreq-N``     the N most frequent alphabetic English words from the ``wordfreq`` package (offline;
                        ``wordfreq-20k`` = 20,000)
     ``broden``         the 1,197 Broden labels (downloaded)
-    ``imagenet``       the 1,000 ImageNet class names (from torchvision's weights metadata: offline)
+    ``imagenet``       the 1,000 ImageNet classes as full WordNet synonym strings (``tench, Tinca tinca``), in
+                       class-index order, from the files timm ships (offline): the concept set of the
+                       authors' final-layer check
     ``places365``      the 365 Places365 categories (downloaded)
     a path             a text file, one concept per line
 
@@ -64,9 +66,9 @@ def load_concepts(spec: str) -> list[str]:
 
         return read_concept_file(download(CLIP_DISSECT_DATA + DOWNLOADS[spec], f"clip_dissect_{DOWNLOADS[spec]}"))
     if spec == "imagenet":
-        import torchvision
+        from ..models import imagenet_descriptions
 
-        return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+        return imagenet_descriptions()
     if spec == "places365":
         from ..models import places365_categories
 

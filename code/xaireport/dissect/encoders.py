@@ -2,8 +2,10 @@
 
 A conv unit's activation on an image is the spatial mean of its feature map (forward hooks, as in the paper's
 code); a linear layer's units (``fc``) are its outputs. One pass over the probe images computes whatever is
-needed (CLIP and any number of classifiers), each image decoded once, in DataLoader worker processes;
-autocast (float16) on a GPU.
+needed (CLIP and any number of classifiers), each image decoded once, in DataLoader worker processes.
+On a GPU, CLIP runs under float16 autocast (its embeddings are only compared by cosine similarity); the
+dissected classifiers run in float32, as in the authors' code, since half precision can swap near-tied images
+at the top-k boundary of a unit's ranking. ``autocast=True`` opts the classifiers into float16 too.
 """
 from __future__ import annotations
 
@@ -118,7 +120,9 @@ def _autocast(device: torch.device):
 
 def target_transform(classifier: Classifier) -> Callable:
     """The classifier's preprocessing as a torchvision transform (same as ``Classifier.preprocess``)."""
-    return transforms.Compose([transforms.Resize(classifier.resize_to), transforms.CenterCrop(classifier.crop_size),
+    interpolation = transforms.InterpolationMode(classifier.interpolation)
+    return transforms.Compose([transforms.Resize(classifier.resize_to, interpolation=interpolation),
+                               transforms.CenterCrop(classifier.crop_size),
                                transforms.ToTensor(), transforms.Normalize(classifier.mean, classifier.std)])
 
 
@@ -148,13 +152,15 @@ def _hook(store: list):
 
 
 def encode_probe(paths: tuple[Path, ...], clip: Clip | None, targets: dict[str, tuple[Classifier, list[str]]],
-                 batch_size: int = 64, num_workers: int = 2) -> tuple[torch.Tensor | None, dict[str, dict[str, torch.Tensor]]]:
+                 batch_size: int = 64, num_workers: int = 2, autocast: bool = False
+                 ) -> tuple[torch.Tensor | None, dict[str, dict[str, torch.Tensor]]]:
     """One pass over the probe images.
 
     Args:
         paths: probe image files.
         clip: compute its L2-normalised image embeddings (N × D), or ``None`` to skip.
         targets: name → (classifier, layer names such as ``layer4`` or ``fc``); each layer gives N × K.
+        autocast: run the classifiers under float16 autocast on a GPU (default float32, as the authors).
 
     Returns:
         (clip image features or None, {name: {layer: activations}}).
@@ -185,7 +191,7 @@ def encode_probe(paths: tuple[Path, ...], clip: Clip | None, targets: dict[str, 
                     x = x.to(c.device, non_blocking=True)
                     if c.device.type == "cpu":
                         x = x.contiguous(memory_format=torch.channels_last)
-                    with _autocast(c.device):
+                    with _autocast(c.device) if autocast else contextlib.nullcontext():
                         c.model(x)
     finally:
         for h in handles:

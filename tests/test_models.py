@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -101,8 +103,12 @@ def test_wrong_weights_file_is_one_clear_error(tmp_path):
     m = models.load("resnet18", random_init=True, device="cpu")
     path = tmp_path / "r18.pth"
     torch.save(m.model.state_dict(), path)
-    with pytest.raises(UserError, match="these are not resnet50 weights"):
+    with pytest.raises(UserError, match="these are not resnet50 weights") as err:
         models.load("resnet50", weights=path, device="cpu")
+    msg = str(err.value)
+    assert len(msg) < 600 and "\n" not in msg  # a summary, not torch's 4,000-character key list
+    assert re.search(r"\d+ missing: layer1\.0\.conv3\.weight", msg) and "wrong shape" in msg
+    assert "looks like a basic-block ResNet (ResNet-18/34), 1000 classes" in msg
     (tmp_path / "junk.pth").write_bytes(b"junk")
     with pytest.raises(UserError, match="cannot be read as a PyTorch weights file"):
         models.load("resnet18", weights=tmp_path / "junk.pth", device="cpu")

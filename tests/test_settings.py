@@ -72,3 +72,34 @@ def test_default_profile_from_quarto_yml(project):
     (project / "_quarto.yml").write_text("profile:\n  default: fast\n")
     (project / "_quarto-fast.yml").write_text("xaireport:\n  seed: 9\n")
     assert load(project_dir=project)["seed"] == 9
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("xaireport:\n  images:\n    max_megapixels: -1\n", "xaireport.images.max_megapixels = -1 is out of range: it must be > 0"),
+    ("xaireport:\n  lime:\n    num_samples: -5\n", "xaireport.lime.num_samples = -5 is out of range: it must be ≥ 2"),
+    ("xaireport:\n  comparison:\n    area_fractions: [0.1, 1.5]\n",
+     "xaireport.comparison.area_fractions = 1.5 is out of range: each item must be in (0, 1]"),
+    ("xaireport:\n  cams:\n    methods: []\n", "xaireport.cams.methods may not be an empty list"),
+    ("xaireport:\n  classifier:\n    model: vgg\n", "xaireport.classifier.model = 'vgg' is out of range: it must be one of"),
+    ("xaireport:\n  dissection:\n    num_workers: -1\n", "xaireport.dissection.num_workers = -1 is out of range"),
+])
+def test_values_are_range_checked_naming_file_and_key(project, yaml_text, message):
+    (project / "_quarto.yml").write_text(yaml_text)
+    with pytest.raises(UserError, match=re.escape(message)) as err:
+        load(profile="", project_dir=project)
+    assert str(err.value).startswith(str(project / "_quarto.yml"))
+
+
+def test_every_setting_with_a_range_exists():
+    from xaireport.settings import RANGES
+
+    for dotted in RANGES:
+        node = DEFAULTS
+        for part in dotted.split("."):
+            node = node[part]  # KeyError: a range for a setting that does not exist
+
+
+def test_invalid_yaml_names_line_and_column(project):
+    (project / "_quarto.yml").write_text("xaireport:\n  seed: 1\n  lime: [1, 2\n")
+    with pytest.raises(UserError, match=r"_quarto.yml: not valid YAML at line \d+, column \d+"):
+        load(profile="", project_dir=project)

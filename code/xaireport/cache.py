@@ -11,12 +11,14 @@ import hashlib
 import io
 import json
 import os
-import tempfile
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from .fileio import write_bytes
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -68,10 +70,17 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot put {type(obj).__name__} into a cache key")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+_ARRAYS = "__arrays__"  # meta key listing the entry's arrays, checked on load
+_WARNED: set[str] = set()
+
+
+def _warn_damaged(path: Path, exc: BaseException) -> None:
+    if str(path) in _WARNED:
+        return
+    _WARNED.add(str(path))
+    reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    sys.stderr.write(f"xaireport: warning: damaged cache entry {path} ({type(exc).__name__}: {reason}); "
+                     "recomputing it\n")
 
 
 class ResultCache:
@@ -84,7 +93,12 @@ class ResultCache:
         return self.root / kind / f"{key}.npz"
 
     def load(self, kind: str, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-        """The stored (arrays, meta), or ``None`` when absent or unreadable (an unreadable entry is recomputed)."""
+        """The stored (arrays, meta), or ``None`` when absent or damaged.
+
+        A damaged entry (truncated, zero bytes, not an npz, unreadable meta JSON, or arrays that do not match
+        the list its meta records) is a miss: the caller recomputes it and :meth:`save` replaces it; a warning
+        naming the entry is printed once.
+        """
         p = self.path(kind, key)
         if not p.is_file():
             return None
@@ -92,27 +106,23 @@ class ResultCache:
             with np.load(p, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files if k != "__meta__"}
                 meta = json.loads(str(npz["__meta__"]))
-        except (OSError, ValueError, KeyError, json.JSONDecodeError):
+            if not isinstance(meta, dict):
+                raise ValueError("meta is not a JSON object")
+            names = meta.pop(_ARRAYS, None)
+            if names is not None and sorted(names) != sorted(arrays):
+                raise ValueError(f"arrays {sorted(arrays)} differ from the recorded {sorted(names)}")
+        except Exception as exc:  # noqa: BLE001 - any failure to read an entry completely is a damaged entry
+            _warn_damaged(p, exc)
             return None
         return arrays, meta
 
     def save(self, kind: str, key: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
-        """Write atomically: temp file in the same folder, then ``os.replace``."""
+        """Write atomically: temp file in the same folder, then ``os.replace`` (:func:`fileio.write_bytes`)."""
         p = self.path(kind, key)
-        p.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
-        np.savez(buf, __meta__=np.array(json.dumps(meta, default=_jsonable)), **arrays)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=p.parent)
-        try:
-            os.chmod(tmp, 0o666 & ~_umask())
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(buf.getvalue())
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        record = {**meta, _ARRAYS: sorted(arrays)}
+        np.savez(buf, __meta__=np.array(json.dumps(record, default=_jsonable)), **arrays)
+        write_bytes(p, buf.getvalue())
         return p
 
     def get_or_compute(self, kind: str, key: str,

@@ -2,7 +2,6 @@
 the tables and figures. Also the writer behind ``xaireport cams``."""
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,11 +13,13 @@ from . import faithfulness
 from .cache import ResultCache, bytes_digest, make_key
 from .cams import METHODS, CamResult, explain
 from .errors import UserError
+from .fileio import save_csv, save_npy
 from .figures import image_grid, overlay, save_figure, save_png
 from .images import LoadedImage
+from .modelnames import CAM_LABELS
 from .models import Classifier
 
-LABELS = {"gradcam": "Grad-CAM", "ablationcam": "AblationCAM", "scorecam": "ScoreCAM"}
+LABELS = CAM_LABELS
 
 
 def cam_key(classifier: Classifier, image: LoadedImage, method: str, target: int | None) -> str:
@@ -98,17 +99,14 @@ def write_outputs(out: Path, stem: str, crop: np.ndarray, result: CamResult) -> 
     """``OUT/<method>/<stem>.npy`` (map), ``<stem>.png`` (overlay), ``<stem>-mask.png`` (greyscale map)."""
     d = Path(out) / result.method
     d.mkdir(parents=True, exist_ok=True)
-    np.save(d / f"{stem}.npy", result.map)
+    save_npy(d / f"{stem}.npy", result.map)
     save_png(overlay(crop, result.map), d / f"{stem}.png")
     save_png(result.map, d / f"{stem}-mask.png")
 
 
 def write_predictions(path: Path, rows: list[tuple[str, int, str, float]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["image", "class_index", "class_name", "probability"])
-        for name, idx, cls, p in rows:
-            w.writerow([name, idx, cls, f"{p:.6f}"])
+    save_csv(pd.DataFrame(rows, columns=["image", "class_index", "class_name", "probability"]), path,
+             float_format="%.6f")
 
 
 def predictions_table(runs: list[CamRun]) -> pd.DataFrame:
@@ -177,9 +175,9 @@ def save_all(runs: list[CamRun], figures_dir: Path, results_dir: Path) -> None:
     for r in runs:
         for res in r.results.values():
             write_outputs(figures_dir, r.image.stem, r.crop, res)
-    predictions_table(runs).to_csv(results_dir / "predictions.csv", index=False)
+    save_csv(predictions_table(runs), results_dir / "predictions.csv")
     if runs and runs[0].faithfulness:
-        faithfulness_table(runs).to_csv(results_dir / "faithfulness.csv", index=False)
+        save_csv(faithfulness_table(runs), results_dir / "faithfulness.csv")
 
 
 __all__ = ["METHODS", "CamRun", "cached_cam", "run", "write_outputs"]

@@ -38,9 +38,10 @@ from . import progress as _progress
 from .device import map_batches
 from .errors import UserError
 from .inference import fast_forward
+from .modelnames import CAM_METHODS
 from .models import Classifier
 
-METHODS = ("gradcam", "ablationcam", "scorecam")
+METHODS = CAM_METHODS
 ABLATION_VALUE = 1e7
 
 

@@ -1,8 +1,14 @@
-"""The ``xaireport`` command line. Every user error is one line on stderr (several when it lists several bad
-files) and exit status 2; no traceback."""
+"""The ``xaireport`` command line: explain a folder of images with a classifier, without Quarto.
+
+Every command reads the same settings as the render (``_quarto.yml`` and the active profile of the project in
+the current folder, or ``--project DIR`` / ``$QUARTO_PROJECT_DIR``); an option overrides its setting. Every
+user error is one line on stderr (one more line per bad file when it lists several) and exit status 2;
+Ctrl-C at any moment is one line and exit status 130. No traceback.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -21,35 +27,90 @@ def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser],
 
 
 def add_settings_options(p: argparse.ArgumentParser) -> None:
-    """``--profile`` and ``--device``: the options every command reads its settings with."""
+    """``--project``, ``--profile`` and ``--device``: the options every command reads its settings with."""
+    p.add_argument("--project", type=Path, help="the report's folder (with _quarto.yml); default: $QUARTO_PROJECT_DIR, "
+                                                "else the current folder or its nearest parent with _quarto.yml")
     p.add_argument("--profile", help="Quarto profile(s) whose settings to use (e.g. offline, smoke)")
     p.add_argument("--device", help="auto (default: GPU when present), cpu, cuda, cuda:N, mps")
+
+
+def add_model_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+    from .modelnames import MODEL_NAMES
+
+    p.add_argument("--model", required=required, help=f"{', '.join(MODEL_NAMES)} (default: classifier.model)")
+    p.add_argument("--weights", type=Path, help="local weights file instead of the download")
 
 
 def add_common(p: argparse.ArgumentParser, *, out: bool = True) -> None:
     """The options shared by the commands that explain a folder of images with a classifier."""
     add_settings_options(p)
     p.add_argument("--images", type=Path, help="folder of images (default: images.folder setting)")
-    p.add_argument("--model", help="resnet50, resnet18, resnet18-places365 or efficientnet-lite0")
-    p.add_argument("--weights", type=Path, help="local weights file instead of the download")
+    p.add_argument("--limit", type=positive_int, help="use only the first N images by name (default: images.limit)")
+    add_model_options(p)
     if out:
         p.add_argument("--out", type=Path, required=True, help="output folder")
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return value
+
+
+def project_dir(args: argparse.Namespace) -> Path:
+    """``--project``, else ``$QUARTO_PROJECT_DIR``, else the nearest folder upwards with ``_quarto.yml``, else
+    the package's own report (said on stderr, so that nobody writes into an install folder unknowingly)."""
+    from .settings import find_project_dir
+
+    if getattr(args, "project", None) is not None:
+        p = args.project.expanduser()
+        if not (p / "_quarto.yml").is_file():
+            raise UserError(f"{p}: no _quarto.yml there: --project must be the report's folder")
+        return p.resolve()
+    try:
+        return find_project_dir()
+    except UserError:
+        own = Path(__file__).resolve().parents[2]
+        if not (own / "_quarto.yml").is_file():
+            raise UserError(f"no _quarto.yml in {Path.cwd()} or any parent folder: run from the report's folder "
+                            "or pass --project DIR") from None
+        print(f"xaireport: no _quarto.yml in {Path.cwd()} or its parents: using the report at {own} "
+              "(pass --project DIR to choose another)", file=sys.stderr)
+        return own
+
+
 def settings_from(args: argparse.Namespace):
-    """Settings of the project in the current folder (or the package's own project), with CLI overrides."""
-    from .settings import find_project_dir, load
+    """The project's settings with the command's overrides (``--device``)."""
+    from .settings import load
 
     overrides = {}
     if getattr(args, "device", None):
         overrides["device"] = args.device
-    try:
-        project = find_project_dir()
-    except UserError:
-        project = Path(__file__).resolve().parents[2]
-        if not (project / "_quarto.yml").is_file():
-            raise
-    return load(profile=args.profile, project_dir=project, overrides=overrides)
+    return load(profile=args.profile, project_dir=project_dir(args), overrides=overrides)
 
 
 def check_weights_file(path: Path | None) -> None:
@@ -58,30 +119,54 @@ def check_weights_file(path: Path | None) -> None:
         raise UserError(f"{path}: weights file not found: check --weights")
 
 
-def load_inputs(args: argparse.Namespace, settings):
-    """Validate the images, the model and ``--target`` before any computation (shared by cams and lime)."""
-    from . import images, models
+def check_model_name(name: str) -> None:
+    from .modelnames import MODEL_NAMES
+
+    if name not in MODEL_NAMES:
+        raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
+
+
+def parse_methods(text: str | None, default: list[str]) -> list[str]:
+    """``--methods "gradcam, ablationcam"`` → names, stripped; empty names and unknown ones are errors."""
+    from .modelnames import CAM_METHODS
+
+    if text is None:
+        return list(default)
+    methods = [m.strip() for m in text.split(",")]
+    if not any(methods) or "" in methods:
+        raise UserError(f"--methods {text!r} has an empty name: give a comma-separated list of "
+                        f"{', '.join(CAM_METHODS)}")
+    unknown = [m for m in methods if m not in CAM_METHODS]
+    if unknown:
+        raise UserError(f"unknown method {', '.join(unknown)}: choose from {','.join(CAM_METHODS)}")
+    return list(dict.fromkeys(methods))
+
+
+def load_inputs(args: argparse.Namespace, settings, out: Path | None = None):
+    """Validate images, model name, weights, ``--out`` and ``--target`` before any computation, then load the
+    classifier (shared by cams and lime). Nothing is written."""
+    from . import images, models, progress
 
     folder = args.images or settings.path("images.folder")
     name = args.model or settings["classifier.model"]
-    if name not in models.MODEL_NAMES:
-        raise UserError(f"unknown model {name!r}: choose one of {', '.join(models.MODEL_NAMES)}")
+    check_model_name(name)
     check_weights_file(args.weights)
-    imgs = images.load_folder(folder, max_megapixels=settings["images.max_megapixels"])
+    limit = args.limit if getattr(args, "limit", None) is not None else settings["images.limit"]
+    imgs = images.load_folder(folder, limit=limit, max_megapixels=settings["images.max_megapixels"])
+    if out is not None:
+        from .fileio import check_output_folder
+
+        check_output_folder(out)
+    from .device import resolve
+
+    resolve(settings["device"])  # an unknown or absent device fails before the model is loaded
     weights = args.weights or (None if args.model else settings.path("classifier.weights"))
+    progress.note(f"loading {name}")
     clf = models.load(name, weights, device=settings["device"])
     target = getattr(args, "target", None)
     if target is not None and not 0 <= target < len(clf.categories):
         raise UserError(f"--target {target} is out of range for {clf.name} ({len(clf.categories)} classes)")
     return imgs, clf
-
-
-def prepare_out(path: Path) -> Path:
-    """Create the output folder (called only after every input has been validated)."""
-    if path.exists() and not path.is_dir():
-        raise UserError(f"{path}: --out must be a folder, and this is a file")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _configure_check(p: argparse.ArgumentParser) -> None:
@@ -90,24 +175,36 @@ def _configure_check(p: argparse.ArgumentParser) -> None:
 
 @command("check", "validate settings, images and model; print what a render would use", _configure_check)
 def _check(args: argparse.Namespace) -> int:
+    from . import progress
+
     settings = settings_from(args)
     imgs, clf = load_inputs(args, settings)
     print(f"project   {settings.project_dir}  (profile: {settings.profile_name})")
     print(f"model     {clf.name} on {clf.device}  (weights sha256 {clf.weights_id[:12]})")
-    for im in imgs:
+    print(f"input     shorter side → {clf.resize_to} ({clf.interpolation}), centre crop {clf.crop_size}, "
+          f"mean {clf.mean}, std {clf.std}")
+    for im in progress.bar(imgs, desc="predicting", unit="image"):
         probs = clf.probabilities(im.array)
         top = int(probs.argmax())
         print(f"image     {im.name:24s} {im.array.shape[1]}x{im.array.shape[0]}  "
-              f"→ {clf.categories[top]} ({probs[top]:.3f})")
+              f"→ {clf.categories[top]} ({probs[top]:.3f})", flush=True)
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block): ``xaireport cams: error: ... (see xaireport cams --help)``."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    # Import the modules that register subcommands.
+    # Import the modules that register subcommands (light: heavy imports happen inside each command).
     from . import commands  # noqa: F401
 
-    parser = argparse.ArgumentParser(prog="xaireport", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    description = __doc__.split("\n\n")[0].replace("\n", " ").replace("``", "")
+    parser = _Parser(prog="xaireport", description=description)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for name, (help_text, configure, run) in _COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         configure(p)
@@ -115,12 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, or an argument error already printed as one line
+            return exc.code if isinstance(exc.code, int) else 2
         return args.run(args)
     except UserError as exc:
         print(f"xaireport: error: {exc}", file=sys.stderr)
@@ -128,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xaireport: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `xaireport check | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

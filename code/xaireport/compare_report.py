@@ -47,24 +47,20 @@ def run(report) -> list[Pair]:
     return pairs_from_runs(cam_report.run(report, with_faithfulness=False, methods=methods), lime_report.run(report))
 
 
+#: Display names of :func:`compare.iou_row`'s columns in the chapter's table.
+IOU_COLUMNS = {"cam_area": "Grad-CAM area", "lime_area": "LIME area", "iou_threshold": "IoU at threshold",
+               "chance_threshold": "chance at threshold",
+               "placement_chance_threshold": "placement chance at threshold",
+               "iou_area_matched": "area-matched IoU", "chance_area_matched": "chance level",
+               "placement_chance_area_matched": "placement chance level"}
+
+
 def iou_table(pairs: list[Pair], threshold: float, seed: int = 0) -> pd.DataFrame:
-    """Per image: areas, IoU of Grad-CAM at ``threshold`` vs LIME's mask, and the area-matched IoU, each with
-    two chance levels: pixel-random masks of the same areas (:func:`compare.chance_iou`) and the same masks at
-    a random position (:func:`compare.placement_chance_iou`)."""
-    rows = []
-    for p in pairs:
-        cam_mask = compare.binarize(p.gradcam, threshold=threshold)
-        matched = compare.binarize(p.gradcam, area=float(p.lime_mask.mean()), seed=seed)
-        a_cam, a_lime = float(cam_mask.mean()), float(p.lime_mask.mean())
-        rows.append({"image": p.name, "predicted class": p.class_name, "Grad-CAM area": a_cam,
-                     "LIME area": a_lime,
-                     "IoU at threshold": compare.iou(cam_mask, p.lime_mask),
-                     "chance at threshold": compare.chance_iou(a_cam, a_lime),
-                     "placement chance at threshold": compare.placement_chance_iou(cam_mask, p.lime_mask),
-                     "area-matched IoU": compare.iou(matched, p.lime_mask),
-                     "chance level": compare.chance_iou(a_lime, a_lime),
-                     "placement chance level": compare.placement_chance_iou(matched, p.lime_mask)})
-    return pd.DataFrame(rows)
+    """Per image: :func:`compare.iou_row` (areas; IoU at ``threshold`` and area-matched IoU, each with its
+    pixel-random and random-placement chance level), under the chapter's column names."""
+    rows = [{"image": p.name, "predicted class": p.class_name, **compare.iou_row(p.gradcam, p.lime_mask, threshold, seed)}
+            for p in pairs]
+    return pd.DataFrame(rows).rename(columns=IOU_COLUMNS)
 
 
 def with_summary(df: pd.DataFrame) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from .dissect import ProbeSet, dissect, load_concepts, load_probe
 from .dissect.categories import CATEGORIES, categorize, scene_words
 from .dissect.encoders import load_clip
 from .dissect.run import ModelDissection
+from .fileio import save_csv
 from .figures import save_figure
 
 MODEL_LABELS = {"imagenet": "ResNet-18 (ImageNet)", "places365": "ResNet-18 (Places365)"}
@@ -214,6 +215,6 @@ def save_tables(tables: dict[str, pd.DataFrame], results_dir: Path) -> dict[str,
     out = {}
     for key, t in tables.items():
         p = results_dir / f"{key}_descriptions.csv"
-        t[["layer", "unit", "description", "similarity", "category"]].to_csv(p, index=False)
+        save_csv(t[["layer", "unit", "description", "similarity", "category"]], p)
         out[key] = p
     return out

@@ -104,6 +104,21 @@ def read_image(path: str | os.PathLike, max_megapixels: float = 64) -> tuple[np.
     return to_rgb(img), bytes_digest(data)
 
 
+def check_image_bytes(data: bytes) -> str | None:
+    """Why these bytes are not a usable image (empty, unknown format, broken structure), or ``None``: a cheap
+    check that does not decode the pixels (``PIL.Image.verify``)."""
+    if not data:
+        return "empty file (0 bytes): replace it with the image or remove it"
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+    except UnidentifiedImageError:
+        return "not an image format Pillow can read (use jpg, png, webp, bmp, gif or tiff)"
+    except Exception as exc:  # noqa: BLE001 - any failure to parse is the same user problem
+        return f"corrupt or truncated image ({exc}): re-export or remove it"
+    return None
+
+
 def load_image(path: str | os.PathLike, max_megapixels: float = 64) -> LoadedImage:
     """:func:`read_image` for one file, as a :class:`LoadedImage`; errors become :class:`UserError`."""
     try:
@@ -114,14 +129,36 @@ def load_image(path: str | os.PathLike, max_megapixels: float = 64) -> LoadedIma
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files (by extension, case-insensitive) directly in ``folder``, sorted by name; hidden files skipped."""
+    """Image files (by extension, case-insensitive) directly in ``folder``, sorted by name; hidden files skipped.
+
+    A broken or looping symbolic link with an image extension is listed too, so that loading names it as a
+    bad file instead of skipping it silently.
+    """
     root = Path(folder)
     if not root.exists():
         raise UserError(f"{root}: images folder not found: pass --images DIR or set images.folder in _quarto.yml")
     if not root.is_dir():
         raise UserError(f"{root}: not a folder: pass the folder that holds the images")
     return sorted(p for p in root.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in EXTENSIONS)
+                  if (p.is_file() or p.is_symlink()) and not p.name.startswith(".")
+                  and p.suffix.lower() in EXTENSIONS)
+
+
+def check_unique_stems(paths: list[Path]) -> None:
+    """Outputs are named by the file's stem (``cat.npy``, ``cat.png``): two images whose names differ only in
+    the extension (or in case) would overwrite each other's outputs.
+
+    Raises:
+        UserError: one line naming every colliding group.
+    """
+    groups: dict[str, list[str]] = {}
+    for p in paths:
+        groups.setdefault(p.stem.lower(), []).append(p.name)
+    clashes = [names for names in groups.values() if len(names) > 1]
+    if clashes:
+        listed = "; ".join(" and ".join(names) for names in clashes)
+        raise UserError(f"{paths[0].parent}: images share a name and their outputs would overwrite each other "
+                        f"({listed}): rename or remove one of each")
 
 
 def load_folder(folder: str | os.PathLike, limit: int | None = None,
@@ -143,8 +180,12 @@ def load_folder(folder: str | os.PathLike, limit: int | None = None,
                         "add images or point --images / images.folder at another folder")
     if limit is not None:
         paths = paths[:limit]
+    check_unique_stems(paths)
     loaded, problems = [], []
     for p in paths:
+        if p.is_symlink() and not p.exists():
+            problems.append(f"{p}: broken or looping symbolic link: point it at an image or remove it")
+            continue
         try:
             arr, digest = read_image(p, max_megapixels)
         except ImageError as exc:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from lime import lime_image
 
+from . import progress
 from .device import map_batches
 from .errors import UserError
 from .models import Classifier
@@ -69,7 +70,7 @@ class FastLimeImageExplainer(lime_image.LimeImageExplainer):
         data[0, :] = 1
         # lime indexes rows by superpixel id, so ids must be 0..n_features-1 (quickshift's are).
         labels = []
-        for start in range(0, num_samples, batch_size):
+        for start in progress.bar(range(0, num_samples, batch_size), desc="LIME samples", unit="batch", leave=False):
             rows = data[start:start + batch_size]
             off = rows[:, segments] == 0  # B×H×W: pixels whose superpixel is switched off
             batch = np.where(off[..., None], fudged_image[None], image[None])

@@ -12,6 +12,7 @@ from skimage.segmentation import mark_boundaries
 from . import progress
 
 from .cache import ResultCache, make_key
+from .fileio import save_csv, save_npz
 from .figures import image_grid, save_figure, save_png
 from .images import LoadedImage
 from .lime_explain import LimeResult, explain
@@ -118,7 +119,7 @@ def write_outputs(out: Path, stem: str, result: LimeResult) -> None:
     """``OUT/<stem>.npz`` (segments, weights, mask, heatmap, class) and the PNG views."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / f"{stem}.npz", segments=result.segments, weights=result.weights, mask=result.mask,
+    save_npz(out / f"{stem}.npz", segments=result.segments, weights=result.weights, mask=result.mask,
                         heatmap=result.heatmap, class_index=result.class_index, class_name=result.class_name,
                         probability=result.score, r2=result.r2)
     save_png(boundaries(result), out / f"{stem}-boundaries.png")
@@ -142,5 +143,5 @@ def seeds_figure(runs: list[LimeRun], path: Path) -> Path:
 def save_all(runs: list[LimeRun], figures_dir: Path, results_dir: Path) -> None:
     for r in runs:
         write_outputs(figures_dir, r.image.stem, r.result)
-    stability_table(runs).to_csv(results_dir / "stability.csv", index=False)
-    explanation_table(runs).to_csv(results_dir / "explanations.csv", index=False)
+    save_csv(stability_table(runs), results_dir / "stability.csv")
+    save_csv(explanation_table(runs), results_dir / "explanations.csv")

@@ -26,8 +26,8 @@ from torch import nn
 from .cache import file_digest
 from .device import resolve
 from .errors import UserError
+from .modelnames import MODEL_NAMES
 
-MODEL_NAMES = ("resnet50", "resnet18", "resnet18-places365", "efficientnet-lite0")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -160,8 +160,38 @@ def _load_into(model: nn.Module, state: dict[str, torch.Tensor], path: Path, nam
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
-        raise UserError(f"{path}: these are not {name} weights ({first})") from exc
+        raise UserError(f"{path}: these are not {name} weights ({weights_mismatch(model, state)})") from exc
+
+
+def weights_mismatch(model: nn.Module, state: dict[str, torch.Tensor], show: int = 3) -> str:
+    """A one-line summary of why ``state`` does not fit ``model``: counts of missing, unexpected and
+    wrong-shape tensors with the first few names, and which architecture the file looks like."""
+    target = model.state_dict()
+    missing = [k for k in target if k not in state]
+    unexpected = [k for k in state if k not in target]
+    shapes = [k for k in target if k in state and tuple(state[k].shape) != tuple(target[k].shape)]
+    parts = []
+    for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
+        if keys:
+            more = f", … {len(keys) - show} more" if len(keys) > show else ""
+            parts.append(f"{len(keys)} {label}: {', '.join(keys[:show])}{more}")
+    return "; ".join(parts + [f"the file looks like {guess_architecture(state)}"])
+
+
+def guess_architecture(state: dict[str, torch.Tensor]) -> str:
+    """A best guess at what network a state dict belongs to, from its tensor names and output shape."""
+    keys = set(state)
+    fc = state.get("fc.weight")
+    classes = f", {fc.shape[0]} classes" if fc is not None else ""
+    if "layer4.0.conv3.weight" in keys:
+        return f"a bottleneck ResNet (ResNet-50/101/152){classes}"
+    if "layer4.0.conv2.weight" in keys:
+        return f"a basic-block ResNet (ResNet-18/34){classes}"
+    if "conv_stem.weight" in keys or any(k.startswith("_blocks.") for k in keys):
+        return "an EfficientNet"
+    if any(k.startswith("features.") for k in keys):
+        return "a VGG, DenseNet, MobileNet or similar torchvision model"
+    return f"an unknown network ({len(keys)} tensors)"
 
 
 def download(url: str, filename: str | None = None, hash_prefix: str | None = None) -> Path:

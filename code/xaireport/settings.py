@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import UserError
+from .modelnames import CAM_METHODS, MODEL_NAMES
 
 #: Every setting with its default. ``None`` means "not set"; :data:`_NULLABLE` gives the type when it is set.
 DEFAULTS: dict[str, Any] = {
@@ -79,6 +80,50 @@ _NULLABLE: dict[str, tuple[type, ...]] = {
     "dissection.clip.weights": (str,),
     "dissection.probe.root": (str,),
     "dissection.probe.size": (int,),
+}
+
+
+#: Valid ranges: dotted key → (check, description). Lists are checked item by item, and must not be empty.
+def _at_least(low: float):
+    return (lambda v: v >= low), f"≥ {low:g}"
+
+
+def _between(low: float, high: float, open_low: bool = False):
+    return ((lambda v: low < v <= high) if open_low else (lambda v: low <= v <= high)), \
+        f"in {'(' if open_low else '['}{low:g}, {high:g}]"
+
+
+def _one_of(*choices: str):
+    return (lambda v: v in choices), f"one of {', '.join(choices)}"
+
+
+RANGES: dict[str, tuple[Any, str]] = {
+    "seed": _at_least(0),
+    "images.limit": _at_least(1),
+    "images.max_megapixels": ((lambda v: v > 0), "> 0"),
+    "classifier.model": _one_of(*MODEL_NAMES),
+    "cams.methods": _one_of(*CAM_METHODS),
+    "cams.batch_size": _at_least(1),
+    "cams.ablation_batch_size": _at_least(1),
+    "cams.remove_fraction": _between(0, 1, open_low=True),
+    "cams.road_percentiles": ((lambda v: 0 < v < 100), "in (0, 100)"),
+    "lime.num_samples": _at_least(2),
+    "lime.num_features": _at_least(1),
+    "lime.batch_size": _at_least(1),
+    "lime.stability_seeds": _at_least(1),
+    "comparison.gradcam_threshold": _between(0, 1),
+    "comparison.area_fractions": _between(0, 1, open_low=True),
+    "dissection.layers": ((lambda v: bool(v.strip())), "a layer name"),
+    "dissection.probe.source": _one_of("places365-val", "imagenet-val", "folder", "broden", "generated"),
+    "dissection.probe.size": _at_least(1),
+    "dissection.similarity": _one_of("soft_wpmi", "wpmi", "cos_similarity_cubed", "cos_similarity"),
+    "dissection.batch_size": _at_least(1),
+    "dissection.num_workers": _at_least(0),
+    "dissection.top_images": _at_least(1),
+    "dissection.units_shown": _at_least(1),
+    "dissection.final_layer_units": _at_least(1),
+    "dissection.models.imagenet.model": _one_of(*MODEL_NAMES),
+    "dissection.models.places365.model": _one_of(*MODEL_NAMES),
 }
 
 
@@ -174,7 +219,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}: not valid YAML{where}: {problem}") from exc
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping at the top level")
     return data
@@ -195,7 +243,21 @@ def _merge_checked(target: dict, update: Any, schema: dict, prefix: str, source:
             _merge_checked(target[key], value, default, prefix=f"{dotted}.", source=source)
             continue
         _check_type(dotted, value, default, source)
+        _check_range(dotted, value, source)
         target[key] = copy.deepcopy(value)
+
+
+def _check_range(dotted: str, value: Any, source: Path) -> None:
+    if value is None or dotted not in RANGES:
+        return
+    ok, valid = RANGES[dotted]
+    items = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and not value:
+        raise UserError(f"{source}: xaireport.{dotted} may not be an empty list: each item must be {valid}")
+    bad = [v for v in items if not ok(v)]
+    if bad:
+        what = "each item" if isinstance(value, list) else "it"
+        raise UserError(f"{source}: xaireport.{dotted} = {bad[0]!r} is out of range: {what} must be {valid}")
 
 
 def _check_type(dotted: str, value: Any, default: Any, source: Path) -> None:

@@ -56,6 +56,21 @@ def wordfreq_words(n: int) -> list[str]:
     return words
 
 
+NAMED = ("20k", "broden", "imagenet", "places365")
+
+
+def check_concept_spec(spec: str) -> None:
+    """Fail before any download when ``spec`` is neither a known set name nor an existing file."""
+    if re.fullmatch(r"wordfreq-(\d+)(k?)", spec) or spec in NAMED:
+        return
+    p = Path(spec).expanduser()
+    if p.is_dir():
+        raise UserError(f"{p}: the concept set is a folder: give a text file with one concept per line")
+    if not p.is_file():
+        raise UserError(f"unknown concept set {spec!r} (and no such file): use 20k, wordfreq-20k, broden, imagenet, "
+                        "places365 or a text file (--concepts / dissection.concepts)")
+
+
 def load_concepts(spec: str) -> list[str]:
     """Resolve a concept-set name or file path (see the module docstring)."""
     m = re.fullmatch(r"wordfreq-(\d+)(k?)", spec)

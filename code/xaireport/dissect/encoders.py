@@ -10,6 +10,7 @@ at the top-k boundary of a unit's ranking. ``autocast=True`` opts the classifier
 from __future__ import annotations
 
 import contextlib
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -52,13 +53,9 @@ def load_clip(arch: str = "ViT-B-16", pretrained: str | None = "openai", weights
     """
     import open_clip
 
-    if arch not in open_clip.list_models():
-        raise UserError(f"unknown CLIP architecture {arch!r}: see open_clip.list_models() (e.g. ViT-B-16)")
+    check_clip_name(arch, pretrained)
     dev = resolve(device)
     tag = None if pretrained in (None, "", "none") else pretrained
-    if tag is not None and tag not in open_clip.list_pretrained_tags_by_model(arch):
-        raise UserError(f"unknown pretrained tag {tag!r} for {arch}: choose from "
-                        f"{', '.join(open_clip.list_pretrained_tags_by_model(arch))} or none")
     cfg = open_clip.get_pretrained_cfg(arch, tag) if tag else {}
     quick_gelu = bool(cfg.get("quick_gelu", False))
     if weights is not None:
@@ -85,6 +82,20 @@ def load_clip(arch: str = "ViT-B-16", pretrained: str | None = "openai", weights
                         "and set dissection.clip.weights (or --clip-weights) to the file") from exc
     model.eval()
     return Clip(arch, model, preprocess, open_clip.get_tokenizer(arch), dev, identity)
+
+
+def check_clip_name(arch: str, pretrained: str | None) -> None:
+    """Fail before any download on an unknown open_clip architecture or pretrained tag."""
+    import open_clip
+
+    if arch not in open_clip.list_models():
+        close = difflib.get_close_matches(arch, open_clip.list_models(), n=3)
+        raise UserError(f"unknown CLIP architecture {arch!r}: e.g. {', '.join(close) or 'ViT-B-16'} "
+                        "(see open_clip.list_models())")
+    tag = None if pretrained in (None, "", "none") else pretrained
+    if tag is not None and tag not in open_clip.list_pretrained_tags_by_model(arch):
+        raise UserError(f"unknown pretrained tag {tag!r} for {arch}: choose from "
+                        f"{', '.join(open_clip.list_pretrained_tags_by_model(arch))} or none")
 
 
 @contextlib.contextmanager
@@ -180,7 +191,7 @@ def encode_probe(paths: tuple[Path, ...], clip: Clip | None, targets: dict[str, 
     image_feats = []
     try:
         with torch.inference_mode():
-            for batch in progress.bar(loader, desc="probe images", unit="batch"):
+            for batch in progress.bar(_one_line_errors(loader), desc="probe images", unit="batch", total=len(loader)):
                 batch = list(batch)
                 if clip is not None:
                     x = batch.pop(0).to(clip.device, non_blocking=True)
@@ -198,6 +209,22 @@ def encode_probe(paths: tuple[Path, ...], clip: Clip | None, targets: dict[str, 
             h.remove()
     acts = {n: {layer: torch.cat(v) for layer, v in d.items()} for n, d in stores.items()}
     return (torch.cat(image_feats) if clip is not None else None), acts
+
+
+def _one_line_errors(loader: DataLoader):
+    """Iterate a DataLoader; a :class:`UserError` raised in a worker process comes back as the one-line error it
+    is (PyTorch re-raises it with the worker's whole traceback in the message)."""
+    it = iter(loader)
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except UserError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            last = lines[-1] if lines else str(exc)
+            raise UserError(last.split("UserError: ", 1)[-1]) from None
+        yield batch
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:

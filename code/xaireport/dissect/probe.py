@@ -45,11 +45,30 @@ def _list_images(root: Path) -> list[Path]:
 
 
 def _digest(paths: list[Path]) -> str:
+    """Digest of the probe images' names and bytes; every file is checked on the way (header and structure,
+    without decoding), so that a bad probe image is named before the forward pass, not in a worker process.
+
+    Raises:
+        UserError: every bad file, one per line.
+    """
+    from ..images import check_image_bytes
+
     h = hashlib.sha256()
+    problems = []
     for p in paths:
         h.update(p.name.encode())
-        with open(p, "rb") as fh:
-            h.update(hashlib.sha256(fh.read()).digest())
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            problems.append(f"{p}: cannot read the file ({exc.strerror or exc})")
+            continue
+        reason = check_image_bytes(data)
+        if reason:
+            problems.append(f"{p}: {reason}")
+        h.update(hashlib.sha256(data).digest())
+    if problems:
+        raise UserError(f"{len(problems)} of {len(paths)} probe images cannot be used; nothing was computed:\n"
+                        + "\n".join(problems))
     return h.hexdigest()
 
 
@@ -123,6 +142,8 @@ def load_probe(source: str, root: str | Path | None = None, size: int | None = N
         if base is None:
             raise UserError(f"the {source} probe needs a local folder: set dissection.probe.root in _quarto.yml "
                             "or pass --probe DIR")
+        if base.is_file():
+            raise UserError(f"{base}: the probe is a file: give a folder of images (dissection.probe.root / --probe)")
         if not base.is_dir():
             raise UserError(f"{base}: probe folder not found: check dissection.probe.root / --probe")
         paths = _list_images(base)

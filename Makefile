@@ -1,4 +1,5 @@
-# Two entry points: `make report` (set up + render the site and PDFs) and `make test` (set up + run the tests).
+# Two entry points: `make report` (set up + render the site and PDFs) and `make test` (set up, then lint, format
+# check, type check and the test suite: what CI runs). `make lint`, `make types`, `make pytest` run one step each.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -6,7 +7,7 @@ PROFILE ?=
 QUARTO ?= $(shell command -v quarto 2>/dev/null || echo $(VENV)/bin/quarto)
 PYTEST_ARGS ?=
 
-.PHONY: setup report test clean-cache
+.PHONY: setup report test lint types pytest format clean-cache
 setup: $(VENV)/.installed
 
 # torch/torchvision are pinned here (not in pyproject.toml) so that pip takes the wheels this platform has;
@@ -26,8 +27,21 @@ report: setup $(if $(shell command -v quarto 2>/dev/null),,$(VENV)/bin/quarto)
 	QUARTO_PYTHON=$(abspath $(PY)) PATH=$(abspath $(VENV))/bin:$$PATH \
 		$(QUARTO) render $(if $(PROFILE),--profile $(PROFILE),)
 
-test: setup
+test: lint types pytest
+
+lint: setup
+	$(VENV)/bin/ruff check code tests benchmarks
+	$(VENV)/bin/ruff format --check code tests benchmarks
+
+types: setup
+	$(VENV)/bin/mypy
+
+pytest: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+format: setup
+	$(VENV)/bin/ruff check --fix code tests benchmarks
+	$(VENV)/bin/ruff format code tests benchmarks
 
 clean-cache:
 	rm -rf data/cache

@@ -9,7 +9,13 @@ memory is its own; the parent compares the maps and prints one line per method:
 Usage: ``python benchmarks/bench_cams.py [--models resnet50,efficientnet-lite0] [--methods ...] [--image PATH]``.
 ResNet-50 uses random weights (no download needed); the maps are still compared exactly.
 """
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 import argparse
 import json
@@ -30,8 +36,8 @@ def child(model: str, method: str, impl: str, image: str, out: str, baseline_for
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     from xaireport import models
-    from xaireport.cams import explain
     from xaireport.images import load_image
+    from xaireport.methods.cams import explain
 
     clf = models.load(model, random_init=(model != "efficientnet-lite0"), device="cpu")
     if impl == "library" and baseline_format == "default":
@@ -55,13 +61,17 @@ def child(model: str, method: str, impl: str, image: str, out: str, baseline_for
     print(json.dumps({"seconds": seconds, "peak_mb": (peak - base) / 1024}))
 
 
-def measure(model: str, method: str, impl: str, image: str, baseline_format: str) -> tuple[dict, "np.ndarray"]:
+def measure(model: str, method: str, impl: str, image: str, baseline_format: str) -> tuple[dict, np.ndarray]:
     import numpy as np
 
     with tempfile.TemporaryDirectory() as d:
         out = str(Path(d) / "map.npy")
-        r = subprocess.run([sys.executable, __file__, "--child", model, method, impl, image, out, baseline_format],
-                           capture_output=True, text=True, check=True)
+        r = subprocess.run(
+            [sys.executable, __file__, "--child", model, method, impl, image, out, baseline_format],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(r.stdout.strip().splitlines()[-1]), np.load(out)
 
 
@@ -70,9 +80,13 @@ def main() -> None:
     p.add_argument("--models", default="resnet50,efficientnet-lite0")
     p.add_argument("--methods", default="gradcam,ablationcam,scorecam")
     p.add_argument("--image", default=str(ROOT / "data/images/chelsea.png"))
-    p.add_argument("--baseline-format", choices=["default", "channels_last"], default="default",
-                   help="memory format of the model the library runs on: PyTorch's default, as the library's "
-                        "users load it (default), or the channels-last model ours uses")
+    p.add_argument(
+        "--baseline-format",
+        choices=["default", "channels_last"],
+        default="default",
+        help="memory format of the model the library runs on: PyTorch's default, as the library's "
+        "users load it (default), or the channels-last model ours uses",
+    )
     p.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -80,19 +94,26 @@ def main() -> None:
         return
     import torch
 
-    print(f"# image {Path(args.image).name}, CPU threads {torch.get_num_threads()}, torch {torch.__version__}, "
-          f"library model memory format: {args.baseline_format}")
-    print(f"{'model':20s}{'method':13s}{'ours s':>9s}{'lib s':>9s}{'ratio':>8s}{'max|diff|':>11s}"
-          f"{'ours MB':>9s}{'lib MB':>9s}{'mem ratio':>10s}")
+    print(
+        f"# image {Path(args.image).name}, CPU threads {torch.get_num_threads()}, torch {torch.__version__}, "
+        f"library model memory format: {args.baseline_format}"
+    )
+    print(
+        f"{'model':20s}{'method':13s}{'ours s':>9s}{'lib s':>9s}{'ratio':>8s}{'max|diff|':>11s}"
+        f"{'ours MB':>9s}{'lib MB':>9s}{'mem ratio':>10s}"
+    )
     for model in args.models.split(","):
         for method in args.methods.split(","):
             ours, m1 = measure(model, method, "ours", args.image, args.baseline_format)
             lib, m2 = measure(model, method, "library", args.image, args.baseline_format)
             diff = float(abs(m1 - m2).max())
             mem = lib["peak_mb"] / max(ours["peak_mb"], 1.0)
-            print(f"{model:20s}{method:13s}{ours['seconds']:9.2f}{lib['seconds']:9.2f}"
-                  f"{lib['seconds'] / ours['seconds']:8.1f}x{diff:11.2e}{ours['peak_mb']:9.0f}{lib['peak_mb']:9.0f}"
-                  f"{mem:9.1f}x", flush=True)
+            print(
+                f"{model:20s}{method:13s}{ours['seconds']:9.2f}{lib['seconds']:9.2f}"
+                f"{lib['seconds'] / ours['seconds']:8.1f}x{diff:11.2e}{ours['peak_mb']:9.0f}{lib['peak_mb']:9.0f}"
+                f"{mem:9.1f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

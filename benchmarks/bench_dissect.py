@@ -1,7 +1,7 @@
 """CLIP-Dissect overhead: total dissection time against the floor of its forward passes, and the similarity step.
 
 1. For a probe set of N images, times (a) the forward passes alone — the CLIP image encoder and the target
-   model on pre-loaded, pre-processed tensors — and (b) the whole `xaireport.dissect.dissect` on an empty
+   model on pre-loaded, pre-processed tensors — and (b) the whole `xaireport.methods.dissect.dissect` on an empty
    cache (data loading, hooks, text embeddings of the concepts, similarity, labelling). Prints the overhead
    of (b) over (a), excluding the concept text embedding, which is a fixed cost per concept set (reported
    separately).
@@ -10,6 +10,7 @@
 Usage: ``python benchmarks/bench_dissect.py [--probe generated|DIR] [--n 256] [--clip ViT-B-16] [--skip-similarity]``.
 Random weights are used for CLIP and the ResNet-18 (the timing does not depend on the weights).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,9 @@ def main() -> None:
     import torch
 
     from xaireport import models, progress
-    from xaireport.cache import ResultCache
-    from xaireport.dissect import dissect, load_probe, soft_wpmi
-    from xaireport.dissect.encoders import _Probe, embed_texts, load_clip, target_transform
+    from xaireport.core.cache import ResultCache
+    from xaireport.methods.dissect import dissect, load_probe, soft_wpmi
+    from xaireport.methods.dissect.encoders import _Probe, embed_texts, load_clip, target_transform
 
     progress.set_enabled(False)
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,8 +54,8 @@ def main() -> None:
         start = time.perf_counter()
         with torch.inference_mode():
             for i in range(0, len(items), args.batch_size):
-                clip.model.encode_image(xs_clip[i:i + args.batch_size].to(clip.device))
-                x = xs_net[i:i + args.batch_size].to(net.device)
+                clip.model.encode_image(xs_clip[i : i + args.batch_size].to(clip.device))
+                x = xs_net[i : i + args.batch_size].to(net.device)
                 if net.device.type == "cpu":
                     x = x.contiguous(memory_format=torch.channels_last)
                 net.model(x)
@@ -64,21 +65,36 @@ def main() -> None:
         text = time.perf_counter() - start
         # (b) the whole dissection, empty cache
         start = time.perf_counter()
-        dissect(ResultCache(Path(tmp) / "cache"), probe, clip, {"m": net}, ["layer2", "layer3", "layer4"], concepts,
-                batch_size=args.batch_size, num_workers=args.num_workers, final_layer=False)
+        dissect(
+            ResultCache(Path(tmp) / "cache"),
+            probe,
+            clip,
+            {"m": net},
+            ["layer2", "layer3", "layer4"],
+            concepts,
+            batch_size=args.batch_size,
+            num_workers=args.num_workers,
+            final_layer=False,
+        )
         total = time.perf_counter() - start
-    print(f"# {len(probe)} probe images, CLIP {args.clip} + ResNet-18 on {net.device}, "
-          f"{torch.get_num_threads()} threads, batch {args.batch_size}, workers {args.num_workers}")
-    print(f"forward passes alone {floor:.2f} s   dissection total {total:.2f} s   "
-          f"of which concept text embedding ({len(concepts)} concepts) {text:.2f} s")
+    print(
+        f"# {len(probe)} probe images, CLIP {args.clip} + ResNet-18 on {net.device}, "
+        f"{torch.get_num_threads()} threads, batch {args.batch_size}, workers {args.num_workers}"
+    )
+    print(
+        f"forward passes alone {floor:.2f} s   dissection total {total:.2f} s   "
+        f"of which concept text embedding ({len(concepts)} concepts) {text:.2f} s"
+    )
     print(f"overhead over the forward-pass floor (excluding text embedding): {(total - text) / floor - 1:+.1%}")
     if not args.skip_similarity:
         P = torch.rand(args.images, args.concepts) * 0.3
         A = torch.rand(args.images, args.units)
         start = time.perf_counter()
         soft_wpmi(P, A)
-        print(f"soft-WPMI {args.units} units × {args.concepts} concepts × {args.images} images: "
-              f"{time.perf_counter() - start:.1f} s")
+        print(
+            f"soft-WPMI {args.units} units × {args.concepts} concepts × {args.images} images: "
+            f"{time.perf_counter() - start:.1f} s"
+        )
 
 
 if __name__ == "__main__":

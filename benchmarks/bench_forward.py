@@ -6,9 +6,9 @@ One process, one model, random inputs; each line is one way of running the same 
                 package's ScoreCAM runs a model as torchvision loads it)
     eager       channels-last, every core on one batch (the baseline for the ratios)
     workers     channels-last, one single-threaded worker per core, each on its own batch
-                (``xaireport.device.map_batches``)
-    folded      workers + BatchNorm folded into the convolutions (``xaireport.inference.fold_batchnorm``)
-    graph       workers + the frozen oneDNN graph (``xaireport.inference.fast_forward``; what ScoreCAM uses)
+                (``xaireport.core.device.map_batches``)
+    folded      workers + BatchNorm folded into the convolutions (``xaireport.core.inference.fold_batchnorm``)
+    graph       workers + the frozen oneDNN graph (``xaireport.core.inference.fast_forward``; what ScoreCAM uses)
     compiled    with ``--compile``: workers + ``torch.compile`` (inductor, freezing), TorchScript's successor;
                 its compilation time is printed, not counted in images/s
 
@@ -16,6 +16,7 @@ and prints images/s, the ratio to ``eager``, and the largest logit difference fr
 Usage: ``python benchmarks/bench_forward.py [--model resnet50] [--batch-size 8] [--batches 24] [--compile]``
 (random weights unless the model is ``efficientnet-lite0``; the timing does not depend on them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,8 @@ def main() -> None:
     import torch
 
     from xaireport import models
-    from xaireport.device import map_batches
-    from xaireport.inference import fast_forward, fold_batchnorm
+    from xaireport.core.device import map_batches
+    from xaireport.core.inference import fast_forward, fold_batchnorm
 
     clf = models.load(args.model, random_init=args.model != "efficientnet-lite0", device="cpu")
     cl = torch.channels_last
@@ -48,6 +49,7 @@ def main() -> None:
         def one(x):
             with torch.inference_mode():
                 return model(x)
+
         list(run(one, xs[:2]))  # warm-up
         start = time.perf_counter()
         outs = list(run(one, xs))
@@ -79,8 +81,10 @@ def main() -> None:
             compiled(batches[0])
         print(f"# torch.compile: {time.perf_counter() - start:.1f} s to compile")
         rows["compiled (inductor, freezing)"] = timed(parallel, compiled, batches)
-    print(f"# {args.model}, batch {args.batch_size} x {args.batches}, CPU threads {torch.get_num_threads()}, "
-          f"torch {torch.__version__}")
+    print(
+        f"# {args.model}, batch {args.batch_size} x {args.batches}, CPU threads {torch.get_num_threads()}, "
+        f"torch {torch.__version__}"
+    )
     print(f"{'way':30s}{'images/s':>10s}{'vs eager':>10s}{'max|Δlogit|':>13s}")
     base = rows["eager"][0]
     for name, (rate, diff) in rows.items():

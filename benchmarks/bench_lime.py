@@ -2,9 +2,11 @@
 
 Same classifier, image and seed; prints seconds for each, the ratio, and whether the explanations are equal
 (segments, top superpixel mask, weights to 1e-5). Usage:
-``python benchmarks/bench_lime.py [--model efficientnet-lite0] [--image PATH] [--num-samples 300] [--seed 0] [--repeat 2]``
+``python benchmarks/bench_lime.py [--model efficientnet-lite0] [--image PATH] [--num-samples 300] [--seed 0]
+[--repeat 2]``
 (the best of ``--repeat`` runs is reported for each pipeline, alternating them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +24,13 @@ def main() -> None:
     p.add_argument("--num-samples", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeat", type=int, default=2)
-    p.add_argument("--baseline-format", choices=["default", "channels_last"], default="default",
-                   help="memory format of the tutorial's model: PyTorch's default, as the tutorial loads it "
-                        "(default), or the channels-last model ours uses")
+    p.add_argument(
+        "--baseline-format",
+        choices=["default", "channels_last"],
+        default="default",
+        help="memory format of the tutorial's model: PyTorch's default, as the tutorial loads it "
+        "(default), or the channels-last model ours uses",
+    )
     args = p.parse_args()
     os.environ.setdefault("TQDM_DISABLE", "1")  # lime's own bar would be timed too, but not printed
 
@@ -33,7 +39,7 @@ def main() -> None:
 
     from xaireport import models
     from xaireport.images import load_image
-    from xaireport.lime_explain import explain
+    from xaireport.methods.lime import explain
 
     clf = models.load(args.model, device="auto")
     ref_clf = clf
@@ -52,13 +58,20 @@ def main() -> None:
             best[name] = min(best[name], r.seconds)
             results[name] = r
     a, b = results["ours"], results["tutorial"]
-    equal = (np.array_equal(a.segments, b.segments) and np.array_equal(a.mask, b.mask)
-             and np.allclose(a.weights, b.weights, atol=1e-5))
-    print(f"# {args.model} on {clf.device} ({torch.get_num_threads()} threads), {Path(args.image).name}, "
-          f"num_samples={args.num_samples}, seed={args.seed}, best of {args.repeat}, "
-          f"tutorial model memory format: {args.baseline_format}")
-    print(f"ours {best['ours']:.2f} s   tutorial {best['tutorial']:.2f} s   "
-          f"ratio {best['tutorial'] / best['ours']:.2f}x   equal explanations: {equal}")
+    equal = (
+        np.array_equal(a.segments, b.segments)
+        and np.array_equal(a.mask, b.mask)
+        and np.allclose(a.weights, b.weights, atol=1e-5)
+    )
+    print(
+        f"# {args.model} on {clf.device} ({torch.get_num_threads()} threads), {Path(args.image).name}, "
+        f"num_samples={args.num_samples}, seed={args.seed}, best of {args.repeat}, "
+        f"tutorial model memory format: {args.baseline_format}"
+    )
+    print(
+        f"ours {best['ours']:.2f} s   tutorial {best['tutorial']:.2f} s   "
+        f"ratio {best['tutorial'] / best['ours']:.2f}x   equal explanations: {equal}"
+    )
     sys.exit(0 if equal else 1)
 
 

@@ -5,6 +5,7 @@ Expands ``{{< include >}}`` shortcodes (paths relative to the including file), c
 Jupyter kernel with nbclient, with cwd = the project root (``execute-dir: project``) and ``QUARTO_PROFILE`` /
 ``QUARTO_PROJECT_DIR`` set. Any cell error fails.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,7 @@ def cells(path: Path) -> list[str]:
     out = []
     pos = 0
     for m in CELL.finditer(text):
-        out += [f"str({e.strip()})" for e in INLINE.findall(text[pos:m.start()])]
+        out += [f"str({e.strip()})" for e in INLINE.findall(text[pos : m.start()])]
         code = m.group(1)
         if re.search(r"^#\|\s*eval:\s*false", code, re.M):
             pos = m.end()
@@ -50,8 +51,9 @@ def execute(path: Path, project_dir: Path, profile: str = "smoke", timeout: int 
     os.environ["QUARTO_PROFILE"] = profile
     os.environ["QUARTO_PROJECT_DIR"] = str(project_dir)
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(project_dir)}})
+        client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(project_dir)}}
+        )
         client.execute()
     finally:
         for k, v in saved.items():
@@ -79,8 +81,12 @@ def image_outputs(nb: nbformat.NotebookNode) -> int:
 
 def stderr_text(nb: nbformat.NotebookNode) -> str:
     """What the page's cells wrote to stderr (a rendered page would show it)."""
-    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
-                   if o.get("output_type") == "stream" and o.get("name") == "stderr")
+    return "".join(
+        o.get("text", "")
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    )
 
 
 REF = re.compile(r"(?<![\w@/])@((?:fig|tbl|sec|eq)-[A-Za-z0-9_-]+)")

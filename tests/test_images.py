@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from xaireport.errors import UserError
+from xaireport.core.errors import UserError
 from xaireport.images import load_folder, read_image, to_rgb
 
 
@@ -32,8 +32,8 @@ def test_greyscale_becomes_three_equal_channels(tmp_path):
 
 def test_rgba_is_composited_on_white(tmp_path):
     rgba = np.zeros((4, 4, 4), np.uint8)
-    rgba[..., 0] = 255          # red
-    rgba[:2, :, 3] = 255        # top half opaque, bottom half transparent
+    rgba[..., 0] = 255  # red
+    rgba[:2, :, 3] = 255  # top half opaque, bottom half transparent
     arr, _ = read_image(_save(tmp_path / "a.png", Image.fromarray(rgba, "RGBA")))
     assert (arr[0, 0] == [255, 0, 0]).all()
     assert (arr[3, 3] == [255, 255, 255]).all()

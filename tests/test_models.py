@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from xaireport import models
-from xaireport.errors import UserError
+from xaireport.core.errors import UserError
 
 
 @pytest.mark.parametrize("stem, expected", [("chelsea", "tiger cat"), ("coffee", "espresso")])
@@ -68,8 +68,10 @@ def test_tiny_image_is_upscaled(lite0):
     assert lite0.crop(np.zeros((5, 9, 3), np.uint8)).shape == (224, 224, 3)
 
 
-@pytest.mark.parametrize("name, layer_channels, classes", [("resnet18", 512, 1000), ("resnet50", 2048, 1000),
-                                                           ("resnet18-places365", 512, 365)])
+@pytest.mark.parametrize(
+    "name, layer_channels, classes",
+    [("resnet18", 512, 1000), ("resnet50", 2048, 1000), ("resnet18-places365", 512, 365)],
+)
 def test_resnet_parts_compose(name, layer_channels, classes):
     clf = models.load(name, random_init=True, seed=1, device="cpu")
     assert clf.weights_id == "random-1" and clf.target_layer is clf.model.layer4[-1]
@@ -90,8 +92,14 @@ def test_local_torchvision_state_dict_and_places_checkpoint(tmp_path):
 
     places = models.load("resnet18-places365", random_init=True, seed=4, device="cpu")
     ckpt = tmp_path / "resnet18_places365.pth.tar"
-    torch.save({"epoch": 90, "arch": "resnet18",
-                "state_dict": {f"module.{k}": v for k, v in places.model.state_dict().items()}}, ckpt)
+    torch.save(
+        {
+            "epoch": 90,
+            "arch": "resnet18",
+            "state_dict": {f"module.{k}": v for k, v in places.model.state_dict().items()},
+        },
+        ckpt,
+    )
     cats = tmp_path / "categories_places365.txt"
     cats.write_text("\n".join(f"/{chr(97 + i % 26)}/place_{i}/indoor {i}" for i in range(365)))
     loaded = models.load("resnet18-places365", weights=ckpt, categories=cats, device="cpu")

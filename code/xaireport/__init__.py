@@ -3,6 +3,7 @@
 The names below are imported on first use, so that ``import xaireport`` (and ``xaireport --help``) does not
 load torch.
 """
+
 from __future__ import annotations
 
 import importlib

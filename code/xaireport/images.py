@@ -4,6 +4,7 @@ Conversions (each tested): greyscale and 1-bit → RGB; RGBA/LA/palette with tra
 white; CMYK/YCbCr/LAB → RGB; 16-bit greyscale and 32-bit integer → 8-bit by scaling the 0–65535 range;
 float images → 8-bit from their [0, 1] range; multi-frame GIF/TIFF → the first frame; EXIF orientation applied.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .cache import bytes_digest
-from .errors import UserError
+from xaireport.core.cache import bytes_digest
+from xaireport.core.errors import UserError
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -88,8 +89,10 @@ def read_image(path: str | os.PathLike, max_megapixels: float = 64) -> tuple[np.
                 img = Image.open(io.BytesIO(data))
                 w, h = img.size
                 if w * h > max_megapixels * 1e6:
-                    raise ImageError(f"{w}×{h} pixels ({w * h / 1e6:.0f} MP) is above the {max_megapixels:g} MP "
-                                     "limit: downscale it, or raise images.max_megapixels in _quarto.yml")
+                    raise ImageError(
+                        f"{w}×{h} pixels ({w * h / 1e6:.0f} MP) is above the {max_megapixels:g} MP "
+                        "limit: downscale it, or raise images.max_megapixels in _quarto.yml"
+                    )
                 if w == 0 or h == 0:
                     raise ImageError("image has no pixels")
                 img.load()
@@ -139,9 +142,11 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
         raise UserError(f"{root}: images folder not found: pass --images DIR or set images.folder in _quarto.yml")
     if not root.is_dir():
         raise UserError(f"{root}: not a folder: pass the folder that holds the images")
-    return sorted(p for p in root.iterdir()
-                  if (p.is_file() or p.is_symlink()) and not p.name.startswith(".")
-                  and p.suffix.lower() in EXTENSIONS)
+    return sorted(
+        p
+        for p in root.iterdir()
+        if (p.is_file() or p.is_symlink()) and not p.name.startswith(".") and p.suffix.lower() in EXTENSIONS
+    )
 
 
 def check_unique_stems(paths: list[Path]) -> None:
@@ -157,12 +162,13 @@ def check_unique_stems(paths: list[Path]) -> None:
     clashes = [names for names in groups.values() if len(names) > 1]
     if clashes:
         listed = "; ".join(" and ".join(names) for names in clashes)
-        raise UserError(f"{paths[0].parent}: images share a name and their outputs would overwrite each other "
-                        f"({listed}): rename or remove one of each")
+        raise UserError(
+            f"{paths[0].parent}: images share a name and their outputs would overwrite each other "
+            f"({listed}): rename or remove one of each"
+        )
 
 
-def load_folder(folder: str | os.PathLike, limit: int | None = None,
-                max_megapixels: float = 64) -> list[LoadedImage]:
+def load_folder(folder: str | os.PathLike, limit: int | None = None, max_megapixels: float = 64) -> list[LoadedImage]:
     """Load and validate every image of a folder before anything is computed.
 
     Args:
@@ -176,8 +182,10 @@ def load_folder(folder: str | os.PathLike, limit: int | None = None,
     """
     paths = list_images(folder)
     if not paths:
-        raise UserError(f"{folder}: no images found (looked for {', '.join(EXTENSIONS)}): "
-                        "add images or point --images / images.folder at another folder")
+        raise UserError(
+            f"{folder}: no images found (looked for {', '.join(EXTENSIONS)}): "
+            "add images or point --images / images.folder at another folder"
+        )
     if limit is not None:
         paths = paths[:limit]
     check_unique_stems(paths)
@@ -193,6 +201,7 @@ def load_folder(folder: str | os.PathLike, limit: int | None = None,
             continue
         loaded.append(LoadedImage(p, arr, digest))
     if problems:
-        raise UserError(f"{len(problems)} of {len(paths)} images cannot be used; nothing was computed:\n"
-                        + "\n".join(problems))
+        raise UserError(
+            f"{len(problems)} of {len(paths)} images cannot be used; nothing was computed:\n" + "\n".join(problems)
+        )
     return loaded

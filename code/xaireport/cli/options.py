@@ -1,0 +1,172 @@
+"""What the commands share: the command registry, the common options, argparse value types, and the checks
+that run before any computation (project and settings, model name, weights file, methods, inputs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from xaireport.core.errors import UserError
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None]):
+    """Register a subcommand: ``configure`` adds its options, the decorated function runs it."""
+
+    def register(run: Callable[[argparse.Namespace], int]):
+        COMMANDS[name] = (help, configure, run)
+        return run
+
+    return register
+
+
+def add_settings_options(p: argparse.ArgumentParser) -> None:
+    """``--project``, ``--profile`` and ``--device``: the options every command reads its settings with."""
+    p.add_argument(
+        "--project",
+        type=Path,
+        help="the report's folder (with _quarto.yml); default: $QUARTO_PROJECT_DIR, "
+        "else the current folder or its nearest parent with _quarto.yml",
+    )
+    p.add_argument("--profile", help="Quarto profile(s) whose settings to use (e.g. offline, smoke)")
+    p.add_argument("--device", help="auto (default: GPU when present), cpu, cuda, cuda:N, mps")
+
+
+def add_model_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+    from xaireport.models import model_names
+
+    p.add_argument("--model", required=required, help=f"{', '.join(model_names())} (default: classifier.model)")
+    p.add_argument("--weights", type=Path, help="local weights file instead of the download")
+
+
+def add_common(p: argparse.ArgumentParser, *, out: bool = True) -> None:
+    """The options shared by the commands that explain a folder of images with a classifier."""
+    add_settings_options(p)
+    p.add_argument("--images", type=Path, help="folder of images (default: images.folder setting)")
+    p.add_argument("--limit", type=positive_int, help="use only the first N images by name (default: images.limit)")
+    add_model_options(p)
+    if out:
+        p.add_argument("--out", type=Path, required=True, help="output folder")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return value
+
+
+def project_dir(args: argparse.Namespace) -> Path:
+    """``--project``, else ``$QUARTO_PROJECT_DIR``, else the nearest folder upwards with ``_quarto.yml``, else
+    the package's own report (said on stderr, so that nobody writes into an install folder unknowingly)."""
+    from xaireport.core.settings import find_project_dir
+
+    if getattr(args, "project", None) is not None:
+        p = args.project.expanduser()
+        if not (p / "_quarto.yml").is_file():
+            raise UserError(f"{p}: no _quarto.yml there: --project must be the report's folder")
+        return p.resolve()
+    try:
+        return find_project_dir()
+    except UserError:
+        own = Path(__file__).resolve().parents[3]  # the checkout holding code/xaireport/cli/
+        if not (own / "_quarto.yml").is_file():
+            raise UserError(
+                f"no _quarto.yml in {Path.cwd()} or any parent folder: run from the report's folder "
+                "or pass --project DIR"
+            ) from None
+        print(
+            f"xaireport: no _quarto.yml in {Path.cwd()} or its parents: using the report at {own} "
+            "(pass --project DIR to choose another)",
+            file=sys.stderr,
+        )
+        return own
+
+
+def settings_from(args: argparse.Namespace):
+    """The project's settings with the command's overrides (``--device``)."""
+    from xaireport.core.settings import load
+
+    overrides = {}
+    if getattr(args, "device", None):
+        overrides["device"] = args.device
+    return load(profile=args.profile, project_dir=project_dir(args), overrides=overrides)
+
+
+def check_weights_file(path: Path | None) -> None:
+    """Fail before any work when ``--weights`` names no file."""
+    if path is not None and not path.is_file():
+        raise UserError(f"{path}: weights file not found: check --weights")
+
+
+def check_model_name(name: str) -> None:
+    from xaireport.models import check_model_name as check
+
+    check(name)
+
+
+def parse_methods(text: str | None, default: list[str]) -> list[str]:
+    """``--methods "gradcam, ablationcam"`` → names, stripped; empty names and unknown ones are errors."""
+    from xaireport.methods.cams import METHODS, check_methods
+
+    if text is None:
+        return list(default)
+    methods = [m.strip() for m in text.split(",")]
+    if not any(methods) or "" in methods:
+        raise UserError(f"--methods {text!r} has an empty name: give a comma-separated list of {', '.join(METHODS)}")
+    check_methods(methods, "--methods")
+    return list(dict.fromkeys(methods))
+
+
+def load_inputs(args: argparse.Namespace, settings, out: Path | None = None):
+    """Validate images, model name, weights, ``--out`` and ``--target`` before any computation, then load the
+    classifier (shared by cams and lime). Nothing is written."""
+    from xaireport import images, models
+    from xaireport.core import progress
+
+    folder = args.images or settings.path("images.folder")
+    name = args.model or settings["classifier.model"]
+    check_model_name(name)
+    check_weights_file(args.weights)
+    limit = args.limit if getattr(args, "limit", None) is not None else settings["images.limit"]
+    imgs = images.load_folder(folder, limit=limit, max_megapixels=settings["images.max_megapixels"])
+    if out is not None:
+        from xaireport.core.fileio import check_output_folder
+
+        check_output_folder(out)
+    from xaireport.core.device import resolve
+
+    resolve(settings["device"])  # an unknown or absent device fails before the model is loaded
+    weights = args.weights or (None if args.model else settings.path("classifier.weights"))
+    progress.note(f"loading {name}")
+    clf = models.load(name, weights, device=settings["device"])
+    target = getattr(args, "target", None)
+    if target is not None and not 0 <= target < len(clf.categories):
+        raise UserError(f"--target {target} is out of range for {clf.name} ({len(clf.categories)} classes)")
+    return imgs, clf

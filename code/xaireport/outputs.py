@@ -1,0 +1,85 @@
+"""The per-image output files of the CAM and LIME explanations, written the same way by ``xaireport cams`` /
+``xaireport lime`` and by chapters 2 and 3 (every file atomically), and the image views they contain."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from xaireport.core.fileio import save_csv, save_npy, save_npz
+
+if TYPE_CHECKING:
+    from xaireport.methods.cams.base import CamResult
+    from xaireport.methods.lime import LimeResult
+
+
+def overlay(crop: np.ndarray, heatmap: np.ndarray, image_weight: float = 0.5) -> np.ndarray:
+    """The ``grad-cam`` package's jet overlay of a [0, 1] map on a uint8 RGB crop."""
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    return show_cam_on_image(
+        crop.astype(np.float32) / 255.0, heatmap.astype(np.float32), use_rgb=True, image_weight=image_weight
+    )
+
+
+def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
+    """Save a uint8 RGB or greyscale array (float [0, 1] greyscale is scaled to 0–255), atomically."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if array.dtype != np.uint8:
+        array = np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
+    tmp = p.with_name(f".{p.name}.tmp")
+    Image.fromarray(array).save(tmp, format="PNG")
+    os.replace(tmp, p)
+    return p
+
+
+def write_cam_outputs(out: Path, stem: str, crop: np.ndarray, result: CamResult) -> None:
+    """``OUT/<method>/<stem>.npy`` (map), ``<stem>.png`` (overlay), ``<stem>-mask.png`` (greyscale map)."""
+    d = Path(out) / result.method
+    d.mkdir(parents=True, exist_ok=True)
+    save_npy(d / f"{stem}.npy", result.map)
+    save_png(overlay(crop, result.map), d / f"{stem}.png")
+    save_png(result.map, d / f"{stem}-mask.png")
+
+
+def write_predictions(path: Path, rows: list[tuple[str, int, str, float]]) -> None:
+    save_csv(
+        pd.DataFrame(rows, columns=["image", "class_index", "class_name", "probability"]), path, float_format="%.6f"
+    )
+
+
+def boundaries(result: LimeResult) -> np.ndarray:
+    """The crop with the top superpixels outlined in yellow (uint8)."""
+    from skimage.segmentation import mark_boundaries
+
+    return (mark_boundaries(result.image / 255.0, result.mask.astype(int), color=(1, 1, 0)) * 255).astype(np.uint8)
+
+
+def hide_rest(result: LimeResult) -> np.ndarray:
+    """The crop with everything but the top superpixels blacked out (lime's ``hide_rest=True``)."""
+    return np.where(result.mask[..., None], result.image, 0).astype(np.uint8)
+
+
+def write_lime_outputs(out: Path, stem: str, result: LimeResult) -> None:
+    """``OUT/<stem>.npz`` (segments, weights, mask, heatmap, class) and the PNG views."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_npz(
+        out / f"{stem}.npz",
+        segments=result.segments,
+        weights=result.weights,
+        mask=result.mask,
+        heatmap=result.heatmap,
+        class_index=result.class_index,
+        class_name=result.class_name,
+        probability=result.score,
+        r2=result.r2,
+    )
+    save_png(boundaries(result), out / f"{stem}-boundaries.png")
+    save_png(hide_rest(result), out / f"{stem}-hide-rest.png")

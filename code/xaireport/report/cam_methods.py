@@ -1,0 +1,176 @@
+"""Chapter 2's computations, all through the result cache: CAMs per image and method, their faithfulness,
+the tables and figures. Also the writer behind ``xaireport cams``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xaireport.core import progress
+from xaireport.core.fileio import save_csv
+from xaireport.images import LoadedImage
+from xaireport.methods.cams import LABELS, METHODS, check_methods
+from xaireport.methods.cams.base import CamResult
+from xaireport.outputs import overlay, write_cam_outputs
+from xaireport.report.figures import image_grid, save_figure
+from xaireport.results import cached_cam, cached_faithfulness
+
+
+@dataclass
+class CamRun:
+    """Every method's explanation of one image."""
+
+    image: LoadedImage
+    crop: np.ndarray
+    results: dict[str, CamResult]
+    faithfulness: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def prediction(self) -> CamResult:
+        return next(iter(self.results.values()))
+
+
+def run(report, with_faithfulness: bool = True, methods: list[str] | None = None) -> list[CamRun]:
+    """Chapter 2: every configured method (or ``methods``) on every report image (cached)."""
+    s = report.settings
+    methods = methods or s.cams.methods
+    check_methods(methods)
+    clf, cache = report.classifier(), report.cache
+    runs = []
+    for image in progress.bar(report.images(), desc="CAMs", unit="image"):
+        results = {}
+        for m in methods:
+            setting = METHODS[m].batch_setting
+            bs = s[setting] if setting else None
+            results[m] = cached_cam(cache, clf, image, m, batch_size=bs)
+        r = CamRun(image, clf.crop(image.array), results)
+        if with_faithfulness:
+            r.faithfulness = {
+                m: cached_faithfulness(cache, clf, image, res, s.cams.road_percentiles, s.cams.remove_fraction, s.seed)
+                for m, res in results.items()
+            }
+        runs.append(r)
+    return runs
+
+
+def predictions_table(runs: list[CamRun]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "image": r.image.name,
+                "class_index": r.prediction.class_index,
+                "class_name": r.prediction.class_name,
+                "probability": r.prediction.score,
+            }
+            for r in runs
+        ]
+    )
+
+
+def runtime_table(runs: list[CamRun]) -> pd.DataFrame:
+    """Seconds per image for each method (as measured when the result was computed)."""
+    rows = []
+    methods = list(runs[0].results) if runs else []
+    for m in methods:
+        secs = np.array([r.results[m].seconds for r in runs])
+        rows.append(
+            {"method": LABELS[m], "mean s / image": secs.mean(), "max s / image": secs.max(), "total s": secs.sum()}
+        )
+    return pd.DataFrame(rows)
+
+
+def faithfulness_table(runs: list[CamRun]) -> pd.DataFrame:
+    rows = []
+    for r in runs:
+        for m, f in r.faithfulness.items():
+            rows.append({"image": r.image.name, "method": LABELS[m], "ROAD": f["road"], "drop": f["drop"]})
+    return pd.DataFrame(rows)
+
+
+def faithfulness_summary(runs: list[CamRun]) -> pd.DataFrame:
+    """Mean ROAD and mean drop per method, ranked by ROAD (1 = most faithful)."""
+    t = faithfulness_table(runs)
+    g = (
+        t.groupby("method", sort=False)
+        .agg(ROAD=("ROAD", "mean"), ROAD_std=("ROAD", "std"), drop=("drop", "mean"), drop_std=("drop", "std"))
+        .reset_index()
+    )
+    wins = t.loc[t.groupby("image")["ROAD"].idxmax(), "method"].value_counts()
+    g["best on images"] = g["method"].map(wins).fillna(0).astype(int)
+    g["rank"] = g["ROAD"].rank(ascending=False, method="min").astype(int)
+    return g.sort_values("rank").reset_index(drop=True)
+
+
+def overlay_figure(runs: list[CamRun], path: Path) -> Path:
+    rows, titles = [], []
+    for r in runs:
+        rows.append([r.crop] + [overlay(r.crop, res.map) for res in r.results.values()])
+        p = r.prediction
+        titles.append([f"{p.class_name} ({p.score:.2f})"] + [""] * len(r.results))
+    cols = ["input"] + [LABELS[m] for m in runs[0].results]
+    fig = image_grid(rows, [r.image.stem for r in runs], cols, cell_titles=titles)
+    return save_figure(fig, path)
+
+
+def row_figure(r: CamRun, path: Path) -> Path:
+    """One image's input and overlays in a row (the HTML page's per-image tabs)."""
+    p = r.prediction
+    cells = [r.crop] + [overlay(r.crop, res.map) for res in r.results.values()]
+    titles = [f"{p.class_name} ({p.score:.2f})"] + [LABELS[m] for m in r.results]
+    fig = image_grid([cells], [""], [""] * len(cells), cell_titles=[titles], titles_only=True, size=2.6)
+    return save_figure(fig, path)
+
+
+def mask_figure(runs: list[CamRun], path: Path) -> Path:
+    rows = [[res.map for res in r.results.values()] for r in runs]
+    fig = image_grid(rows, [r.image.stem for r in runs], [LABELS[m] for m in runs[0].results], cmap="gray")
+    return save_figure(fig, path)
+
+
+def save_all(runs: list[CamRun], figures_dir: Path, results_dir: Path) -> None:
+    """Per-image outputs as ``xaireport cams`` writes them, into the chapter's figures and results folders."""
+    for r in runs:
+        for res in r.results.values():
+            write_cam_outputs(figures_dir, r.image.stem, r.crop, res)
+    save_csv(predictions_table(runs), results_dir / "predictions.csv")
+    if runs and runs[0].faithfulness:
+        save_csv(faithfulness_table(runs), results_dir / "faithfulness.csv")
+
+
+@dataclass
+class RankingVerdict:
+    """Whether the faithfulness ranking of the methods is a reliable difference on these images: the gap
+    between the best and the worst mean ROAD against the largest standard deviation across images."""
+
+    best: pd.Series
+    worst: pd.Series
+    gap: float
+    spread: float
+
+    @property
+    def reliable(self) -> bool:
+        return self.gap >= self.spread
+
+
+def ranking_verdict(summary: pd.DataFrame) -> RankingVerdict:
+    best, worst = summary.iloc[0], summary.iloc[-1]
+    return RankingVerdict(best, worst, float(best["ROAD"] - worst["ROAD"]), float(summary["ROAD_std"].max()))
+
+
+def tabs_markdown(runs: list[CamRun], report, figures_dir: Path) -> str:
+    """HTML only: one tab per image with a larger view of its input and maps (figures saved per image)."""
+    parts = ['::: {.content-visible when-format="html"}\n\n::: {.panel-tabset}\n']
+    for r in runs:
+        png = row_figure(r, figures_dir / "rows" / f"{r.image.stem}.png")
+        parts.append(
+            f"### {r.image.stem}\n\n![{r.image.name}: {r.prediction.class_name} ({r.prediction.score:.2f}) "
+            f"with the {', '.join(LABELS[m] for m in r.results)} overlays.]({report.md_path(png)})\n"
+        )
+    parts.append(":::\n\n:::\n")
+    return "\n".join(parts)
+
+
+__all__ = ["CamRun", "RankingVerdict", "ranking_verdict", "run", "tabs_markdown"]

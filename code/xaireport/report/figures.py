@@ -1,0 +1,61 @@
+"""Figure helpers shared by the chapters: overlays, image grids, saving (the page shows the saved file)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from xaireport.outputs import overlay, save_png  # noqa: E402,F401  (re-exported for the chapters)
+
+DPI = 110
+
+
+def save_figure(fig: plt.Figure, path: str | os.PathLike) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
+    plt.close(fig)
+    os.replace(tmp, p)
+    return p
+
+
+def image_grid(
+    rows: Sequence[Sequence[np.ndarray]],
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    cell_titles: Sequence[Sequence[str]] | None = None,
+    cmap: str | None = None,
+    size: float = 2.0,
+    titles_only: bool = False,
+) -> plt.Figure:
+    """A grid of images: one row per image, one column per view; greyscale cells use ``cmap``."""
+    n_rows, n_cols = len(rows), len(col_labels)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows + 0.3), squeeze=False)
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            ax = axes[r][c]
+            ax.imshow(cell, cmap=cmap if cell.ndim == 2 else None, vmin=0, vmax=1 if cell.ndim == 2 else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if cell_titles is not None:
+                ax.set_title(cell_titles[r][c], fontsize=7)
+            elif r == 0:
+                ax.set_title(col_labels[c], fontsize=9)
+            if c == 0:
+                ax.set_ylabel(row_labels[r], fontsize=8)
+    if cell_titles is not None and not titles_only:
+        for c, label in enumerate(col_labels):
+            title = cell_titles[0][c]
+            axes[0][c].set_title(f"{label}\n{title}" if title else label, fontsize=7)
+    fig.tight_layout()
+    return fig

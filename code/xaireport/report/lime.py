@@ -1,0 +1,139 @@
+"""Chapter 3's computations through the result cache: LIME per image, the seed-stability study, tables and
+figures. The per-image files are written by :mod:`xaireport.outputs`, shared with ``xaireport lime``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from skimage.segmentation import mark_boundaries
+
+from xaireport.core import progress
+from xaireport.core.fileio import save_csv
+from xaireport.images import LoadedImage
+from xaireport.methods.agreement import iou
+from xaireport.methods.lime import LimeResult
+from xaireport.outputs import boundaries, hide_rest, write_lime_outputs
+from xaireport.report.figures import image_grid, save_figure
+from xaireport.results import SEGMENTATION, cached_lime
+
+
+@dataclass
+class LimeRun:
+    image: LoadedImage
+    result: LimeResult  # the explanation with the report's seed
+    by_seed: list[LimeResult]  # the stability study (first = the report's seed)
+
+
+def run(report) -> list[LimeRun]:
+    """Chapter 3: LIME with ``stability_seeds`` seeds (seed, seed+1, …) on every report image (cached)."""
+    s = report.settings
+    clf, cache = report.classifier(), report.cache
+    seeds = [s.seed + i for i in range(max(1, s.lime.stability_seeds))]
+    runs = []
+    for image in progress.bar(report.images(), desc="LIME", unit="image"):
+        results = [
+            cached_lime(cache, clf, image, s.lime.num_samples, s.lime.num_features, sd, batch_size=s.lime.batch_size)
+            for sd in seeds
+        ]
+        runs.append(LimeRun(image, results[0], results))
+    return runs
+
+
+def stability_table(runs: list[LimeRun]) -> pd.DataFrame:
+    """Per image: mean pairwise Jaccard index of the top-k masks across seeds, and the spread of R².
+
+    Masks are compared pixel-wise, which equals the Jaccard index of the top-k segment sets when the
+    segmentations agree (quickshift is seeded too, so they can differ slightly across seeds).
+    """
+    rows = []
+    for r in runs:
+        pairs = [iou(a.mask, b.mask) for a, b in combinations(r.by_seed, 2)]  # Jaccard index = IoU
+        r2 = np.array([x.r2 for x in r.by_seed])
+        same_class = all(x.class_index == r.result.class_index for x in r.by_seed)
+        rows.append(
+            {
+                "image": r.image.name,
+                "seeds": len(r.by_seed),
+                "mean Jaccard": float(np.mean(pairs)) if pairs else float("nan"),
+                "min Jaccard": float(np.min(pairs)) if pairs else float("nan"),
+                "R² mean": r2.mean(),
+                "R² std": r2.std(ddof=1) if len(r2) > 1 else float("nan"),
+                "R² range": r2.max() - r2.min(),
+                "same class": same_class,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def explanation_table(runs: list[LimeRun]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "image": r.image.name,
+                "class_name": r.result.class_name,
+                "probability": r.result.score,
+                "superpixels": len(r.result.weights),
+                "top-k area": float(r.result.mask.mean()),
+                "R²": r.result.r2,
+                "seconds": r.result.seconds,
+            }
+            for r in runs
+        ]
+    )
+
+
+def pos_neg(result: LimeResult, k: int) -> np.ndarray:
+    """The crop tinted green on the k most positive and red on the k most negative superpixels."""
+    w = result.weights
+    pos = [i for i in np.argsort(-w)[:k] if w[i] > 0]
+    neg = [i for i in np.argsort(w)[:k] if w[i] < 0]
+    out = result.image.astype(np.float32)
+    for ids, colour in ((pos, (0, 200, 0)), (neg, (220, 0, 0))):
+        m = np.isin(result.segments, ids)
+        out[m] = 0.45 * out[m] + 0.55 * np.array(colour, np.float32)
+    edges = mark_boundaries(out / 255.0, result.segments, color=(1, 1, 1), mode="inner")
+    return (edges * 255).astype(np.uint8)
+
+
+def explanation_figure(runs: list[LimeRun], k: int, path: Path) -> Path:
+    rows = [[r.result.image, boundaries(r.result), hide_rest(r.result), pos_neg(r.result, k)] for r in runs]
+    titles = [[f"{r.result.class_name} ({r.result.score:.2f})", "", "", ""] for r in runs]
+    fig = image_grid(
+        rows,
+        [r.image.stem for r in runs],
+        ["input", f"top {k} superpixels", "hide rest", "+ green / − red"],
+        cell_titles=titles,
+    )
+    return save_figure(fig, path)
+
+
+def seeds_figure(runs: list[LimeRun], path: Path) -> Path:
+    rows = [[boundaries(x) for x in r.by_seed] for r in runs]
+    seeds = [f"seed {i}" for i in range(len(runs[0].by_seed))]
+    return save_figure(image_grid(rows, [r.image.stem for r in runs], seeds), path)
+
+
+def save_all(runs: list[LimeRun], figures_dir: Path, results_dir: Path) -> None:
+    for r in runs:
+        write_lime_outputs(figures_dir, r.image.stem, r.result)
+    save_csv(stability_table(runs), results_dir / "stability.csv")
+    save_csv(explanation_table(runs), results_dir / "explanations.csv")
+
+
+def setup_table(report) -> pd.DataFrame:
+    """The chapter's LIME settings and the fixed choices of the lime package's tutorial."""
+    fixed = pd.DataFrame(
+        [
+            ("segmentation", SEGMENTATION),
+            ("hide_color", "0 (black)"),
+            ("kernel width", "0.25 (lime's default)"),
+            ("seed", str(report.settings.seed)),
+            ("classifier", report.classifier().name),
+        ],
+        columns=["setting", "value"],
+    )
+    return pd.concat([report.settings_table("lime"), fixed], ignore_index=True)

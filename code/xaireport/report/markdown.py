@@ -1,0 +1,27 @@
+"""Markdown builders for chapters whose tables and figures depend on the render (printed by ``output: asis``
+cells): captioned, cross-referenceable tables and figures, and callouts."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from xaireport.report import Report
+
+
+def table(df: pd.DataFrame, caption: str, label: str, digits: int = 3) -> str:
+    """A DataFrame as a captioned, cross-referenceable markdown table (no index column)."""
+    return df.to_markdown(index=False, floatfmt=f".{digits}f") + f"\n\n: {caption} {{#{label}}}\n"
+
+
+def figure(report: Report, path: str | os.PathLike, caption: str, label: str, alt: str) -> str:
+    """A saved figure as a captioned, cross-referenceable markdown image (path relative to the chapter page)."""
+    return f'![{caption}]({report.md_path(path)}){{#{label} fig-alt="{alt}"}}\n'
+
+
+def callout(kind: str, title: str, body: str) -> str:
+    """A Quarto callout block (``note``, ``warning``, ``important``, ...)."""
+    return f"::: {{.callout-{kind}}}\n## {title}\n{body}\n:::\n"

@@ -1,0 +1,105 @@
+"""Fast forward passes (BatchNorm folding, the checked oneDNN graph) and one worker per CPU core."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import timm
+import torch
+import torchvision
+from torch import nn
+
+from xaireport.core import inference
+from xaireport.core.device import map_batches
+
+
+def _resnet18() -> nn.Module:
+    torch.manual_seed(0)
+    m = torchvision.models.resnet18().eval().to(memory_format=torch.channels_last)
+    with torch.no_grad():  # non-trivial running statistics, as in a trained network
+        for bn in (mod for mod in m.modules() if isinstance(mod, nn.BatchNorm2d)):
+            bn.running_mean.uniform_(-0.3, 0.3), bn.running_var.uniform_(0.5, 2.0)
+    return m
+
+
+def test_fold_batchnorm_same_outputs_no_batchnorm_model_untouched():
+    m = _resnet18()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    folded = inference.fold_batchnorm(m)
+    x = torch.rand(2, 3, 112, 112).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), m(x), rtol=1e-4, atol=1e-4)
+    assert not any(isinstance(mod, nn.BatchNorm2d) for mod in folded.modules())
+    assert sum(isinstance(mod, nn.BatchNorm2d) for mod in m.modules()) == 20
+    assert all(torch.equal(v, before[k]) for k, v in m.state_dict().items())
+    assert folded.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not folded.conv1.weight.is_contiguous()
+
+
+def test_fold_batchnorm_leaves_untraceable_models_as_they_are():
+    m = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()
+    assert inference.fold_batchnorm(m) is m
+
+
+def test_fast_forward_uses_the_checked_graph_on_cpu_and_restores_the_switch():
+    m = _resnet18()
+    x = torch.rand(4, 3, 112, 112).contiguous(memory_format=torch.channels_last)
+    before = torch.jit.onednn_fusion_enabled()
+    with torch.no_grad(), inference.fast_forward(m, x) as forward:
+        assert isinstance(forward, torch.jit.ScriptModule)
+        assert torch.jit.onednn_fusion_enabled()
+        y = torch.rand(4, 3, 112, 112).contiguous(memory_format=torch.channels_last)
+        assert torch.allclose(forward(y), m(y), rtol=1e-3, atol=1e-3)
+    assert torch.jit.onednn_fusion_enabled() == before
+    with inference.fast_forward(m, x, graph=False) as forward:
+        assert not isinstance(forward, torch.jit.ScriptModule)
+
+
+def test_fast_forward_falls_back_to_eager_when_the_graph_disagrees(monkeypatch):
+    m = _resnet18()
+    x = torch.rand(2, 3, 64, 64)
+
+    class Wrong(nn.Module):
+        def forward(self, t):
+            return torch.zeros(t.shape[0], 1000)
+
+    monkeypatch.setattr(torch.jit, "freeze", lambda traced: torch.jit.script(Wrong()))
+    with torch.no_grad(), inference.fast_forward(m, x) as forward:
+        assert not isinstance(forward, torch.jit.ScriptModule)
+        assert torch.allclose(forward(x), m(x), rtol=1e-4, atol=1e-4)
+
+
+def test_map_batches_keeps_order_uses_one_thread_per_worker_and_restores():
+    before = torch.get_num_threads()
+    seen = []
+
+    def fn(i: int) -> int:
+        seen.append((threading.get_ident(), torch.get_num_threads()))
+        return i * i
+
+    out = list(map_batches(fn, range(20), torch.device("cpu")))
+    assert out == [i * i for i in range(20)]
+    assert torch.get_num_threads() == before
+    if before > 1:
+        assert {n for _, n in seen} == {1}
+        assert threading.get_ident() not in {t for t, _ in seen}
+
+
+def test_map_batches_is_plain_map_off_the_cpu():
+    seen = []
+    out = list(map_batches(lambda i: seen.append(threading.get_ident()) or -i, [1, 2, 3], torch.device("meta")))
+    assert out == [-1, -2, -3] and set(seen) == {threading.get_ident()}
+
+
+def test_map_batches_propagates_errors_and_restores_threads():
+    before = torch.get_num_threads()
+
+    def fn(i: int) -> int:
+        if i == 3:
+            raise ValueError("batch 3")
+        return i
+
+    with pytest.raises(ValueError, match="batch 3"):
+        list(map_batches(fn, range(6), torch.device("cpu")))
+    assert torch.get_num_threads() == before

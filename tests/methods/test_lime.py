@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import run_xaireport
+from xaireport.core.errors import UserError
+from xaireport.methods.lime import explain
+
+
+@pytest.fixture(scope="module")
+def pair(lite0, chelsea):
+    """Ours and the tutorial pipeline (lime's own explainer + batch_predict, batches of 10), same seed."""
+    ours = explain(lite0, chelsea, num_samples=60, seed=3)
+    ref = explain(lite0, chelsea, num_samples=60, seed=3, reference=True)
+    return ours, ref
+
+
+def test_equal_to_the_tutorial_pipeline(pair):
+    ours, ref = pair
+    assert (ours.segments == ref.segments).all()
+    assert (ours.mask == ref.mask).all()
+    assert np.allclose(ours.weights, ref.weights, atol=1e-5)
+    assert ours.class_index == ref.class_index and abs(ours.r2 - ref.r2) < 1e-5
+    top = lambda r: set(np.argsort(-r.weights)[:5])  # noqa: E731
+    assert top(ours) == top(ref)
+
+
+def test_shapes_and_ranges(pair, lite0):
+    r, _ = pair
+    assert r.image.shape == (224, 224, 3) and r.segments.shape == (224, 224) and r.mask.dtype == bool
+    assert r.segments.min() == 0 and len(r.weights) == r.segments.max() + 1
+    assert r.heatmap.shape == (224, 224) and r.heatmap.min() >= 0 and r.heatmap.max() == pytest.approx(1.0)
+    # the mask is exactly the 5 superpixels with the largest positive weights
+    top5 = [s for s in np.argsort(-r.weights)[:5] if r.weights[s] > 0]
+    assert (r.mask == np.isin(r.segments, top5)).all()
+    # heatmap: each pixel its segment's positive weight over the largest weight
+    s0 = int(top5[0])
+    assert r.heatmap[r.segments == s0].max() == pytest.approx(1.0)
+    assert r.class_name == "tiger cat" and 0 < r.score <= 1 and -1 <= r.r2 <= 1
+
+
+def test_deterministic_for_a_seed_and_seed_matters(lite0, coffee):
+    a = explain(lite0, coffee, num_samples=40, seed=11)
+    b = explain(lite0, coffee, num_samples=40, seed=11)
+    c = explain(lite0, coffee, num_samples=40, seed=12)
+    assert (a.mask == b.mask).all() and np.array_equal(a.weights, b.weights)
+    assert not np.array_equal(a.weights, c.weights)
+
+
+def test_target_override(lite0, coffee):
+    r = explain(lite0, coffee, num_samples=30, seed=0, target=504)  # 504 = coffee mug
+    assert r.class_index == 504 and r.class_name == "coffee mug"
+
+
+def test_bad_parameters(lite0, coffee):
+    with pytest.raises(UserError, match="num_samples"):
+        explain(lite0, coffee, num_samples=1)
+
+
+def test_stability_jaccard_known_answers():
+    from xaireport.methods.agreement import iou as jaccard  # the stability table's Jaccard index
+
+    a = np.zeros((4, 4), bool)
+    a[:2] = True
+    b = np.zeros((4, 4), bool)
+    b[1:3] = True
+    assert jaccard(a, b) == pytest.approx(4 / 12)
+    assert jaccard(a, a) == 1.0
+    assert np.isnan(jaccard(np.zeros((2, 2), bool), np.zeros((2, 2), bool)))
+
+
+def test_cli_lime_outputs(root, tmp_path):
+    from PIL import Image
+
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    Image.open(root / "data/images/chelsea.png").save(imgs / "cat.png")
+    out = tmp_path / "out"
+    r = run_xaireport(
+        [
+            "lime",
+            "--profile",
+            "offline",
+            "--images",
+            str(imgs),
+            "--num-samples",
+            "30",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+        ],
+        cwd=root,
+    )
+    assert r.returncode == 0, r.stderr
+    z = np.load(out / "cat.npz")
+    assert z["segments"].shape == (224, 224) and z["mask"].dtype == bool and z["heatmap"].max() <= 1
+    assert str(z["class_name"]) == "tiger cat"
+    assert Image.open(out / "cat-boundaries.png").size == (224, 224)
+    assert Image.open(out / "cat-hide-rest.png").size == (224, 224)
+    assert (out / "explanations.csv").read_text().splitlines()[
+        0
+    ] == "image,class_index,class_name,probability,r2,superpixels"
+    bad = run_xaireport(["lime", "--num-samples", "1", "--out", str(tmp_path / "x")], cwd=root)
+    assert bad.returncode == 2 and "--num-samples must be at least 2" in bad.stderr

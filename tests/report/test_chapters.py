@@ -1,0 +1,121 @@
+"""The chapter harness: every page's Python runs in a Jupyter kernel in the smoke profile, as Quarto runs it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+import qmd
+
+
+def pages(root: Path) -> list[str]:
+    """The pages the report renders, in order (``project.render`` of ``_quarto.yml``)."""
+    config = yaml.safe_load((root / "_quarto.yml").read_text())
+    return config["project"]["render"]
+
+
+#: Read from _quarto.yml, so that a new chapter is tested as soon as it is listed there.
+RENDERED = pages(Path(__file__).resolve().parents[2])
+
+
+def test_every_rendered_page_exists_and_navbar_matches(root):
+    config = yaml.safe_load((root / "_quarto.yml").read_text())
+    listed = pages(root)
+    for page in listed:
+        assert (root / page).is_file(), page
+    hrefs = [item["href"] for item in config["website"]["navbar"]["left"]]
+    assert [h for h in hrefs if h.endswith(".qmd")] == listed
+    for fmt in ("html", "typst"):
+        assert fmt in config["format"]
+    assert config["project"]["execute-dir"] == "project"
+    assert config["execute"]["freeze"] is False
+
+
+def test_harness_reads_cells_includes_and_inline(tmp_path):
+    (tmp_path / "_inc.qmd").write_text("```{python}\nx = 41\n```\n")
+    (tmp_path / "page.qmd").write_text(
+        "---\ntitle: t\n---\n{{< include _inc.qmd >}}\n\nText `{python} x + 1` more.\n\n"
+        "```{python}\n#| eval: false\nraise SystemExit\n```\n\n```{python}\ny = x * 2\n```\n"
+    )
+    assert qmd.cells(tmp_path / "page.qmd") == ["x = 41\n", "str(x + 1)", "y = x * 2\n"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", RENDERED)
+def test_page_executes_in_smoke_profile(root, page):
+    nb = qmd.execute(root / page, root, profile="smoke")
+    text = qmd.outputs_text(nb)
+    assert "Not the report's results" in text  # the smoke banner is on every page
+    assert "Traceback" not in text
+    assert qmd.stderr_text(nb) == ""  # no progress bars or warnings leak into the page
+    if page.startswith("chapters/") and "dissection" not in page:
+        assert qmd.image_outputs(nb) >= 2  # the chapter's figures are displayed
+    assert qmd.unresolved_references(root / page, nb) == set()
+
+
+@pytest.mark.quarto
+@pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not installed here")
+def test_quarto_render_smoke(root):
+    r = subprocess.run(["quarto", "render", "--profile", "smoke"], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    site = root / "_site-smoke"
+    for page in pages(root):
+        assert (site / page).with_suffix(".html").is_file()
+        assert (site / page).with_suffix(".pdf").is_file()
+    assert (site / "report.pdf").is_file()
+
+
+@pytest.mark.slow
+def test_offline_dissection_names_the_missing_settings(root):
+    """Offline without local CLIP weights and probe data, chapter 1 explains what to set instead of failing."""
+    nb = qmd.execute(root / "chapters/network-dissection.qmd", root, profile="offline")
+    text = qmd.outputs_text(nb)
+    for setting in (
+        "dissection.clip.weights",
+        "dissection.probe.root",
+        "dissection.models.imagenet.weights",
+        "dissection.models.places365.weights",
+        "dissection.models.places365.categories",
+    ):
+        assert f"`{setting}`" in text
+    assert qmd.stderr_text(nb) == ""
+
+
+def test_cross_references_resolve_within_each_page(root):
+    """A website resolves @sec-/@fig-/@tbl- references only within a page: every reference needs its label there."""
+    import re
+
+    for page in pages(root):
+        text = qmd.expand(root / page)
+        labels = set(re.findall(r"#((?:sec|fig|tbl)-[\w-]+)", text))
+        labels |= set(re.findall(r"#\|\s*label:\s*((?:fig|tbl)-[\w-]+)", text))
+        labels |= {m for m in re.findall(r"\{#\{?((?:fig|tbl)-[\w-]+)", text)}
+        dynamic = set(re.findall(r'"((?:fig|tbl)-[\w-]+)-?"?\s*(?:,|\))', text))
+        refs = set(re.findall(r"(?<![\w#])@((?:sec|fig|tbl)-[\w-]*\w)", text))
+        unresolved = {r for r in refs if r not in labels and not any(r.startswith(d) for d in dynamic)}
+        assert not unresolved, f"{page}: {sorted(unresolved)}"
+
+
+def test_prose_states_what_the_code_computes(root):
+    """Formulas and claims in the chapters that a method review found wrong (issue 10)."""
+    lime_qmd = (root / "chapters/lime.qmd").read_text()
+    assert "\\sqrt{\\exp(-d(z, \\mathbf{1})^2 / w^2)}" in lime_qmd  # lime's kernel has a square root
+    assert "exactly as its PyTorch tutorial" not in lime_qmd and "Resize((256, 256))" in lime_qmd
+    doc = (root / "code/xaireport/methods/lime.py").read_text()
+    assert "exactly as the package's PyTorch tutorial" not in doc and "Resize((256, 256))" in doc
+    diss = (root / "chapters/network-dissection.qmd").read_text()
+    assert "about 14 s" not in diss and "benchmarks/bench_dissect.py" in diss  # no uncited timing
+    assert "+ \\epsilon\\big)" in diss  # soft-WPMI as the code computes it, with min_prob
+
+
+@pytest.mark.slow
+def test_offline_dissection_page_has_no_unresolved_reference(root):
+    """Offline (no CLIP weights), chapter 1 shows a callout instead of its tables: nothing may refer to them."""
+    page = root / "chapters/network-dissection.qmd"
+    nb = qmd.execute(page, root, profile="offline")
+    assert "needs CLIP weights" in qmd.outputs_text(nb)
+    assert qmd.unresolved_references(page, nb) == set()

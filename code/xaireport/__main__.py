@@ -3,10 +3,16 @@
 import signal
 import sys
 
-try:
-    from xaireport.cli import entry
-except KeyboardInterrupt:  # before the command line could handle it
+
+def _interrupted() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     print("xaireport: interrupted", file=sys.stderr)
     sys.exit(130)
-entry()
+
+
+try:
+    from xaireport.cli import entry
+
+    entry()
+except KeyboardInterrupt:  # before, or in between, the command line's own handlers
+    _interrupted()

@@ -90,6 +90,7 @@ class Classifier:
     crop_size: int = 224
     interpolation: str = "bilinear"
     label_set: str = "imagenet-1k"
+    split: Callable[[Any], tuple[Callable, Callable]] | None = field(default=None, repr=False)
     _mean_t: torch.Tensor = field(init=False, repr=False)
     _std_t: torch.Tensor = field(init=False, repr=False)
 
@@ -110,6 +111,24 @@ class Classifier:
         pil = TF.resize(pil, self.resize_to, interpolation=TF.InterpolationMode(self.interpolation))
         pil = TF.center_crop(pil, [self.crop_size, self.crop_size])
         return np.asarray(pil, dtype=np.uint8).copy()
+
+    def with_model(self, model: nn.Module, weights_id: str) -> Classifier:
+        """The same classifier (preprocessing, classes, target layer by name) around another network of the same
+        architecture, e.g. a copy with some blocks re-initialised; ``features``/``head`` are rebuilt for it."""
+        import dataclasses
+
+        if self.split is None:
+            raise ValueError(f"{self.name}: this classifier cannot be rebuilt around another network")
+        layer = next(n for n, m in self.model.named_modules() if m is self.target_layer)
+        features, head = self.split(model)
+        return dataclasses.replace(
+            self,
+            model=model,
+            target_layer=model.get_submodule(layer),
+            features=features,
+            head=head,
+            weights_id=weights_id,
+        )
 
     def normalize(self, t: torch.Tensor) -> torch.Tensor:
         """Float tensor (…×3×H×W, values in [0, 1]) → the model's normalised input."""
@@ -318,6 +337,7 @@ def _wrap_resnet(
         head=head,
         weights_id=weights_id,
         label_set=label_set,
+        split=_resnet_parts,
         **preprocessing,
     )
 
@@ -422,12 +442,7 @@ def _efficientnet_lite0(name: str, weights: Path | None, random_init: bool, _cat
         _load_into(model, state, weights, name)
         weights_id = file_digest(weights)
 
-    def features(x: torch.Tensor) -> torch.Tensor:
-        return model.forward_features(x)
-
-    def head(a: torch.Tensor) -> torch.Tensor:
-        return model.forward_head(a)
-
+    features, head = _timm_parts(model)
     cats = list(torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
     return Classifier(
         name=name,
@@ -439,8 +454,14 @@ def _efficientnet_lite0(name: str, weights: Path | None, random_init: bool, _cat
         head=head,
         weights_id=weights_id,
         label_set="imagenet-1k",
+        split=_timm_parts,
         **timm_preprocessing(model),
     )
+
+
+def _timm_parts(model: Any) -> tuple[Callable, Callable]:
+    """timm's own split: ``forward_features`` (up to the last conv block) and ``forward_head``."""
+    return model.forward_features, model.forward_head
 
 
 def imagenet_descriptions() -> list[str]:

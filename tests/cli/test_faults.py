@@ -303,7 +303,8 @@ def test_ctrl_c_at_start_up_is_one_line_exit_130(proj, delay):
     _, err = p.communicate(timeout=60)
     if p.returncode == 0:
         pytest.skip("finished before the signal")
-    assert p.returncode == 130 and err.strip().splitlines()[-1] == "xaireport: interrupted" and "Traceback" not in err
+    assert p.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "xaireport: interrupted" and "Traceback" not in err
 
 
 def test_ctrl_c_mid_run_leaves_no_partial_file(proj):

@@ -17,7 +17,7 @@ from xaireport.cli.options import COMMANDS
 from xaireport.core.errors import UserError
 
 #: The modules that register a subcommand each (imported by :func:`build_parser`, in this order).
-COMMAND_MODULES = ("check", "cams", "lime", "compare", "dissect")
+COMMAND_MODULES = ("check", "cams", "lime", "compare", "sanity", "dissect")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
 def entry() -> None:
     """The ``xaireport`` program: :func:`main`, exiting with its status; after Ctrl-C (130) a second Ctrl-C while
     the process winds down (torch's finalisers) is ignored, so the status stays 130."""
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's own handlers (e.g. while it prints)
+        print("xaireport: interrupted", file=sys.stderr)
+        code = 130
     if code == 130:
         import signal
 

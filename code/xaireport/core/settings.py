@@ -48,6 +48,13 @@ DEFAULTS: dict[str, Any] = {
         "gradcam_threshold": 0.5,
         "area_fractions": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
     },
+    "sanity": {
+        "images": None,
+        "methods": ["gradcam", "ablationcam", "scorecam", "lime"],
+        "lime_num_samples": 300,
+        "threshold": 0.2,
+        "within_blocks": 2,
+    },
     "dissection": {
         "enabled": True,
         "download": True,
@@ -73,6 +80,7 @@ DEFAULTS: dict[str, Any] = {
 _NULLABLE: dict[str, tuple[type, ...]] = {
     "banner": (str,),
     "images.limit": (int,),
+    "sanity.images": (int,),
     "classifier.weights": (str,),
     "dissection.models.imagenet.weights": (str,),
     "dissection.models.places365.weights": (str,),
@@ -110,6 +118,20 @@ def _registered(module: str, registry: str):
     return (lambda v: v in names()), _Described()
 
 
+def _registered_or(*extra: str):
+    """Like :func:`_registered` for the CAM methods, plus ``extra`` names (LIME)."""
+    check, _ = _registered("xaireport.methods.cams", "METHODS")
+
+    class _Described:
+        def __str__(self) -> str:
+            import importlib
+
+            names = list(importlib.import_module("xaireport.methods.cams").METHODS) + list(extra)
+            return f"one of {', '.join(names)}"
+
+    return (lambda v: v in extra or check(v)), _Described()
+
+
 def _one_of(*choices: str):
     return (lambda v: v in choices), f"one of {', '.join(choices)}"
 
@@ -128,6 +150,11 @@ RANGES: dict[str, tuple[Any, Any]] = {
     "lime.num_features": _at_least(1),
     "lime.batch_size": _at_least(1),
     "lime.stability_seeds": _at_least(1),
+    "sanity.images": _at_least(1),
+    "sanity.methods": _registered_or("lime"),
+    "sanity.lime_num_samples": _at_least(2),
+    "sanity.threshold": _between(0, 1),
+    "sanity.within_blocks": _at_least(1),
     "comparison.gradcam_threshold": _between(0, 1),
     "comparison.area_fractions": _between(0, 1, open_low=True),
     "dissection.layers": ((lambda v: bool(v.strip())), "a layer name"),
@@ -263,6 +290,15 @@ class DissectionSettings:
         )
 
 
+@dataclass(frozen=True)
+class SanitySettings:
+    images: int | None
+    methods: list[str]
+    lime_num_samples: int
+    threshold: float
+    within_blocks: int
+
+
 #: Section name → its dataclass (a test keeps them in step with :data:`DEFAULTS`).
 SECTIONS: dict[str, type] = {
     "images": ImagesSettings,
@@ -271,6 +307,7 @@ SECTIONS: dict[str, type] = {
     "cams": CamsSettings,
     "lime": LimeSettings,
     "comparison": ComparisonSettings,
+    "sanity": SanitySettings,
     "dissection": DissectionSettings,
 }
 
@@ -340,6 +377,10 @@ class Settings:
     @cached_property
     def comparison(self) -> ComparisonSettings:
         return ComparisonSettings(**copy.deepcopy(self.values["comparison"]))
+
+    @cached_property
+    def sanity(self) -> SanitySettings:
+        return SanitySettings(**copy.deepcopy(self.values["sanity"]))
 
     @cached_property
     def dissection(self) -> DissectionSettings:

@@ -20,7 +20,13 @@ from xaireport.report import markdown
 from xaireport.report.figures import save_figure
 from xaireport.results import dissect
 
-MODEL_LABELS = {"imagenet": "ResNet-18 (ImageNet)", "places365": "ResNet-18 (Places365)"}
+RANDOM_KEY = "random"  # the random-weight ResNet-18 dissected as the null distribution
+NULL_QUANTILE = 0.95
+MODEL_LABELS = {
+    "random": "ResNet-18 (random weights)",
+    "imagenet": "ResNet-18 (ImageNet)",
+    "places365": "ResNet-18 (Places365)",
+}
 DOWNLOADED_PROBES = ("places365-val", "broden")
 DOWNLOADED_CONCEPTS = ("20k", "broden", "places365")
 
@@ -53,6 +59,7 @@ class DissectionRun:
     probe: ProbeSet
     concepts: list[str]
     clip: str
+    baseline: ModelDissection | None = None
 
 
 def run(report) -> DissectionRun:
@@ -70,6 +77,9 @@ def run(report) -> DissectionRun:
             seed=seed + i,
             categories=s.path(f"dissection.models.{key}.categories") if key == "places365" else None,
         )
+    # The null distribution: the same architecture with random weights, dissected with the same CLIP, probe
+    # set and concepts (Adebayo et al.'s sanity check applied to network dissection).
+    nets[RANDOM_KEY] = models.load(d("models.imagenet.model"), None, device, random_init=True, seed=seed + 1000)
     probe = load_probe(
         d("probe.source"),
         s.path("dissection.probe.root"),
@@ -93,11 +103,40 @@ def run(report) -> DissectionRun:
         final_layer_units=d("final_layer_units"),
         autocast=d("autocast"),
     )
-    return DissectionRun(results, probe, concepts, clip.identity)
+    baseline = results.pop(RANDOM_KEY)
+    return DissectionRun(results, probe, concepts, clip.identity, baseline)
 
 
-def with_categories(result: ModelDissection, scenes: frozenset[str]) -> pd.DataFrame:
+def null_thresholds(baseline: ModelDissection, q: float = NULL_QUANTILE) -> dict[str, float]:
+    """Per layer: the ``q`` quantile of the random network's units' best similarities (the null distribution)."""
+    return {str(layer): float(g["similarity"].quantile(q)) for layer, g in baseline.table.groupby("layer", sort=False)}
+
+
+def null_table(tables: dict[str, pd.DataFrame], thresholds: dict[str, float]) -> pd.DataFrame:
+    """Per trained model and layer: the random network's 95th percentile and the share of units above it."""
+    rows = []
+    for key, t in tables.items():
+        for layer, g in t.groupby("layer", sort=False):
+            rows.append(
+                {
+                    "model": MODEL_LABELS.get(key, key),
+                    "layer": layer,
+                    "units": len(g),
+                    "random p95 similarity": thresholds[str(layer)],
+                    "units above it": float(g["beats_random"].mean()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def with_categories(
+    result: ModelDissection, scenes: frozenset[str], thresholds: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """The table with each label's category and, given the null thresholds, whether the unit's similarity is
+    above the random network's 95th percentile for its layer (``beats_random``)."""
     t = result.table.copy()
+    if thresholds is not None:
+        t["beats_random"] = [bool(sim > thresholds[str(layer)]) for layer, sim in zip(t["layer"], t["similarity"])]
     t["category"] = [categorize(x, scenes) for x in t["description"]]
     return t
 
@@ -272,11 +311,13 @@ def category_figure(counts: pd.DataFrame, path: Path) -> Path:
 
 
 def save_tables(tables: dict[str, pd.DataFrame], results_dir: Path) -> dict[str, Path]:
-    """``<model>_descriptions.csv`` with columns layer, unit, description, similarity (and category)."""
+    """``<model>_descriptions.csv`` with columns layer, unit, description, similarity, category (and
+    beats_random: the similarity is above the random network's 95th percentile for the layer)."""
     out = {}
     for key, t in tables.items():
         p = results_dir / f"{key}_descriptions.csv"
-        save_csv(t[["layer", "unit", "description", "similarity", "category"]], p)
+        cols = ["layer", "unit", "description", "similarity", "category"]
+        save_csv(t[cols + (["beats_random"] if "beats_random" in t else [])], p)
         out[key] = p
     return out
 
@@ -299,6 +340,7 @@ class Chapter:
     final: pd.DataFrame | None = None
     category_png: Path | None = None
     unit_pngs: dict[str, Path] = field(default_factory=dict)
+    null: pd.DataFrame | None = None
 
 
 def prepare(report) -> Chapter:
@@ -310,10 +352,12 @@ def prepare(report) -> Chapter:
         return Chapter(False, missing, enabled)
     r = run(report)
     fig_dir, res_dir = report.figures_dir("dissection"), report.results_dir("dissection")
-    tables = {k: with_categories(res, scenes_for(r.results)) for k, res in r.results.items()}
+    assert r.baseline is not None
+    thresholds = null_thresholds(r.baseline)
+    tables = {k: with_categories(res, scenes_for(r.results), thresholds) for k, res in r.results.items()}
     counts = category_counts(tables)
     shown, top = s["dissection.units_shown"], s["dissection.top_images"]
-    return Chapter(
+    chapter = Chapter(
         True,
         missing,
         enabled,
@@ -322,7 +366,7 @@ def prepare(report) -> Chapter:
         save_tables(tables, res_dir),
         layer_summary(tables),
         counts,
-        final_layer_table(r.results, s["dissection.probe.source"], len(r.probe)),
+        final_layer_table({**r.results, RANDOM_KEY: r.baseline}, s["dissection.probe.source"], len(r.probe)),
         category_figure(counts, fig_dir / "categories.png"),
         {
             k: top_images_figure(
@@ -331,6 +375,8 @@ def prepare(report) -> Chapter:
             for k, res in r.results.items()
         },
     )
+    chapter.null = null_table(tables, thresholds)
+    return chapter
 
 
 def setup_table(settings) -> pd.DataFrame:
@@ -376,12 +422,34 @@ def results_markdown(ch: Chapter, settings) -> str:
         f"summarises the {n_units} hidden units labelled per model.\n\n"
         + markdown.table(ch.final, final_layer_caption(source, ch.run.results), "tbl-dissection-final")
         + "\n"
+        + null_markdown(ch)
         + markdown.table(
             ch.summary,
             "Per model and layer: number of units, distinct labels, mean similarity, and "
             "the most common labels (with their unit counts).",
             "tbl-dissection-layers",
         )
+    )
+
+
+def null_markdown(ch: Chapter) -> str:
+    """The random-network baseline: per model and layer, the share of units whose label beats what a random
+    unit gets (above the random ResNet-18's 95th percentile of best similarities)."""
+    assert ch.null is not None
+    share = ch.null["units above it"]
+    return (
+        "A label means something only if a unit of a *random* network could not get it as easily. We dissect a "
+        "ResNet-18 with random weights with the same CLIP, probe set and concepts; its units' best similarities "
+        "are the null distribution. @tbl-dissection-null gives, per layer, the share of trained units above its "
+        f"95th percentile (from {share.min():.0%} to {share.max():.0%} here); the `beats_random` column of the "
+        "per-unit tables and CSVs marks the others, whose label is indistinguishable from a random unit's.\n\n"
+        + markdown.table(
+            ch.null,
+            "Random-network baseline: per trained model and layer, the 95th percentile of "
+            "the random ResNet-18's best similarities in that layer, and the share of units above it.",
+            "tbl-dissection-null",
+        )
+        + "\n"
     )
 
 

@@ -1,0 +1,183 @@
+"""Model-parameter randomization (Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018).
+
+A saliency method that explains the *model* must give a different map once the model's weights are
+replaced by random ones; a map that barely changes explains the image, not the model.
+
+* :func:`blocks` lists a classifier's blocks from the output down (the cascade order): ResNet ``fc``, each
+  bottleneck of ``layer4`` … ``layer1``, then ``conv1`` (with ``bn1``); EfficientNet-Lite0 (timm) ``classifier``,
+  ``conv_head`` (with ``bn2``), ``blocks.6`` … ``blocks.0``, then ``conv_stem`` (with ``bn1``).
+* :func:`randomize` returns a new classifier (a deep copy; the original is never touched) whose named blocks are
+  re-initialised with the initialisation the architecture itself uses: torchvision's ResNet init (convolutions
+  ``kaiming_normal_(mode="fan_out", nonlinearity="relu")``, BatchNorm weight 1 and bias 0, linear layers their
+  default ``reset_parameters``) or timm's EfficientNet init (``_init_weight_goog``); BatchNorm running statistics
+  are reset to mean 0 and variance 1. Each block's random weights depend only on the seed and the block, so
+  the cascade and the independent randomization put the *same* random weights into a block.
+* Similarity of a map to the trained model's map: Spearman rank correlation (signed, and of absolute values),
+  SSIM (scikit-image), and for LIME the Jaccard index of the top-k superpixel sets on the same segmentation.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from xaireport.core.errors import UserError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from xaireport.models import Classifier
+
+
+@dataclass(frozen=True)
+class Block:
+    """One unit of randomization: a display name and the modules (dotted names) it re-initialises."""
+
+    name: str
+    modules: tuple[str, ...]
+
+
+def blocks(classifier: Classifier) -> list[Block]:
+    """The classifier's blocks in cascade order, from the output down to the input."""
+    m: Any = classifier.model
+    names = {n for n, _ in m.named_modules()}
+    if {"fc", "layer4", "conv1", "bn1"} <= names:  # a torchvision ResNet
+        out = [Block("fc", ("fc",))]
+        for layer in ("layer4", "layer3", "layer2", "layer1"):
+            for i in reversed(range(len(getattr(m, layer)))):
+                out.append(Block(f"{layer}.{i}", (f"{layer}.{i}",)))
+        return [*out, Block("conv1", ("conv1", "bn1"))]
+    if {"classifier", "conv_head", "bn2", "blocks", "conv_stem", "bn1"} <= names:  # a timm EfficientNet
+        out = [Block("classifier", ("classifier",)), Block("conv_head", ("conv_head", "bn2"))]
+        out += [Block(f"blocks.{i}", (f"blocks.{i}",)) for i in reversed(range(len(m.blocks)))]
+        return [*out, Block("conv_stem", ("conv_stem", "bn1"))]
+    raise UserError(
+        f"{classifier.name}: no cascade order is known for this architecture (ResNet and timm "
+        "EfficientNet are supported)"
+    )
+
+
+def initializer(classifier: Classifier) -> str:
+    """Which initialisation :func:`randomize` uses for this classifier (stated in the chapter)."""
+    names = {n for n, _ in classifier.model.named_modules()}
+    return "timm EfficientNet (_init_weight_goog)" if "conv_stem" in names else "torchvision ResNet"
+
+
+def _reinit(module: nn.Module, timm_style: bool) -> None:
+    import torch
+    from torch import nn
+
+    for name, m in module.named_modules():
+        if timm_style:
+            from timm.models._efficientnet_builder import _init_weight_goog
+
+            _init_weight_goog(m, name)
+        elif isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            m.reset_parameters()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            with torch.no_grad():
+                if m.weight is not None:
+                    m.weight.fill_(1.0)
+                if m.bias is not None:
+                    m.bias.zero_()
+            m.reset_running_stats()
+
+
+def _block_seed(seed: int, block: Block) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{block.name}".encode()).digest()[:4], "little")
+
+
+def randomize(classifier: Classifier, upto: str | None = None, only: str | None = None, seed: int = 0) -> Classifier:
+    """A new classifier with random weights in some blocks; ``classifier`` is not modified.
+
+    Args:
+        upto: cascading randomization: every block from the output down to and including ``upto``.
+        only: independent randomization: just the block ``only``.
+        seed: the random weights of each block depend on this seed and the block's name only.
+
+    With neither, the copy is the trained model. The new classifier's ``weights_id`` records what was
+    randomized, so its explanations are cached apart from the trained model's.
+    """
+    import torch
+
+    order = blocks(classifier)
+    names = [b.name for b in order]
+    if upto is not None and only is not None:
+        raise ValueError("give at most one of upto and only")
+    for given in (upto, only):
+        if given is not None and given not in names:
+            raise UserError(f"{classifier.name} has no block {given!r}: choose from {', '.join(names)}")
+    chosen = order[: names.index(upto) + 1] if upto else [b for b in order if b.name == only] if only else []
+    model = copy.deepcopy(classifier.model)
+    timm_style = "EfficientNet" in initializer(classifier)
+    state = torch.random.get_rng_state()
+    try:
+        for b in chosen:
+            torch.manual_seed(_block_seed(seed, b))
+            for name in b.modules:
+                _reinit(model.get_submodule(name), timm_style)
+    finally:
+        torch.random.set_rng_state(state)
+    model.eval()
+    tag = f"cascade:{upto}" if upto else f"only:{only}" if only else "trained"
+    return classifier.with_model(model, f"{classifier.weights_id}|random[{tag},seed={seed}]")
+
+
+# --- Similarity of a map to the trained model's map ----------------------------------------------------------
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation over pixels. A constant map (a method returns all zeros when its weighted sum is
+    negative everywhere, as on a randomized head) has no ranking left: against a non-constant map it counts as 0
+    (nothing of the trained ranking survives), against an equal constant map as 1."""
+    from xaireport.methods.agreement import spearman as rank_correlation
+
+    a, b = np.asarray(a), np.asarray(b)
+    flat_a, flat_b = a.min() == a.max(), b.min() == b.max()
+    if flat_a or flat_b:
+        return 1.0 if flat_a and flat_b and np.array_equal(a, b) else 0.0
+    return rank_correlation(a, b)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Structural similarity (scikit-image) of two maps, each first scaled by its largest absolute value (CAM maps
+    are already in [0, 1]; a random model's LIME weights are orders of magnitude smaller than the trained model's,
+    and unscaled SSIM would only measure that)."""
+    from skimage.metrics import structural_similarity
+
+    def scaled(m: np.ndarray) -> np.ndarray:
+        m = np.asarray(m, np.float64)
+        top = np.abs(m).max()
+        return m / top if top > 0 else m
+
+    a, b = scaled(a), scaled(b)
+    return float(structural_similarity(a, b, data_range=2.0 if min(a.min(), b.min()) < 0 else 1.0))
+
+
+def top_superpixels(weights: np.ndarray, k: int) -> set[int]:
+    """The ids of the (at most) ``k`` superpixels with the largest positive weights."""
+    order = np.argsort(-np.asarray(weights), kind="stable")[:k]
+    return {int(i) for i in order if weights[i] > 0}
+
+
+def jaccard(a: set[int], b: set[int]) -> float:
+    """|A ∩ B| / |A ∪ B| of two superpixel sets (``nan`` when both are empty)."""
+    union = a | b
+    return len(a & b) / len(union) if union else float("nan")
+
+
+def similarities(trained: np.ndarray, other: np.ndarray) -> dict[str, float]:
+    """The three map measures: Spearman (signed), Spearman of absolute values, SSIM."""
+    return {
+        "spearman": spearman(trained, other),
+        "spearman_abs": spearman(np.abs(trained), np.abs(other)),
+        "ssim": ssim(trained, other),
+    }

@@ -1,0 +1,139 @@
+"""Model-parameter randomization: which weights change, the similarity measures, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from helpers import run_xaireport
+from xaireport import models
+from xaireport.core.errors import UserError
+from xaireport.methods import sanity
+
+
+def _changed(a: torch.nn.Module, b: torch.nn.Module) -> set[str]:
+    pa, pb = a.state_dict(), b.state_dict()
+    return {k for k in pa if not torch.equal(pa[k], pb[k])}
+
+
+def _prefixes(keys: set[str], blocks: list[sanity.Block]) -> set[str]:
+    return {b.name for b in blocks if any(k.startswith(m + ".") for k in keys for m in b.modules)}
+
+
+@pytest.fixture(scope="module")
+def r18():
+    return models.load("resnet18", random_init=True, seed=3, device="cpu")
+
+
+def test_cascade_order(lite0, r18):
+    assert [b.name for b in sanity.blocks(r18)] == [
+        "fc",
+        "layer4.1",
+        "layer4.0",
+        "layer3.1",
+        "layer3.0",
+        "layer2.1",
+        "layer2.0",
+        "layer1.1",
+        "layer1.0",
+        "conv1",
+    ]
+    names = [b.name for b in sanity.blocks(lite0)]
+    assert names[:3] == ["classifier", "conv_head", "blocks.6"] and names[-2:] == ["blocks.0", "conv_stem"]
+
+
+@pytest.mark.parametrize("which", ["lite0", "r18"])
+def test_randomize_changes_exactly_the_named_blocks(which, lite0, r18):
+    clf = lite0 if which == "lite0" else r18
+    order = sanity.blocks(clf)
+    before = {k: v.clone() for k, v in clf.model.state_dict().items()}
+    third = order[2].name
+    casc = sanity.randomize(clf, upto=third, seed=0)
+    assert _prefixes(_changed(clf.model, casc.model), order) == {b.name for b in order[:3]}
+    only = sanity.randomize(clf, only=third, seed=0)
+    assert _prefixes(_changed(clf.model, only.model), order) == {third}
+    # the same random weights for a block in the cascade and alone
+    for k, v in only.model.state_dict().items():
+        if any(k.startswith(m + ".") for m in order[2].modules):
+            assert torch.equal(v, casc.model.state_dict()[k]), k
+    # the original is untouched, and the new classifier is a separate one with its own cache identity
+    assert all(torch.equal(v, before[k]) for k, v in clf.model.state_dict().items())
+    assert casc.model is not clf.model and casc.target_layer is not clf.target_layer
+    assert casc.weights_id != clf.weights_id != only.weights_id
+    x = torch.randn(1, 3, 224, 224)
+    with torch.inference_mode():
+        assert torch.allclose(casc.head(casc.features(x)), casc.model(x), atol=1e-4)  # parts rebuilt for the copy
+    with pytest.raises(UserError, match="has no block 'layer9'"):
+        sanity.randomize(clf, only="layer9")
+
+
+def test_measures_known_answers():
+    rng = np.random.default_rng(0)
+    m = rng.random((32, 32))
+    assert sanity.similarities(m, m) == {"spearman": 1.0, "spearman_abs": 1.0, "ssim": 1.0}  # step 0
+    assert sanity.spearman(m, -m) == pytest.approx(-1.0)
+    other = sanity.similarities(m, rng.random((32, 32)))
+    assert abs(other["spearman"]) < 0.1 and other["ssim"] < 0.2
+    # a model whose output ignores the input gives a constant map: no ranking left to agree with
+    flat = sanity.similarities(m, np.zeros_like(m))
+    assert flat["spearman"] == 0.0 and flat["spearman_abs"] == 0.0 and flat["ssim"] < 0.1
+    assert sanity.spearman(np.zeros((4, 4)), np.zeros((4, 4))) == 1.0
+    # SSIM compares shapes, not scales (a random model's LIME weights are tiny)
+    assert sanity.ssim(m - 0.5, (m - 0.5) * 1e-4) == pytest.approx(1.0)
+    assert sanity.top_superpixels(np.array([0.3, -0.2, 0.5, 0.0]), 3) == {0, 2}
+    assert sanity.jaccard({0, 2}, {2, 5}) == pytest.approx(1 / 3)
+
+
+def test_randomizing_the_head_changes_gradcam_of_a_trained_model(lite0, coffee):
+    from xaireport.methods.cams import explain
+
+    target = int(lite0.probabilities(coffee).argmax())
+    trained = explain(lite0, coffee, "gradcam", target, progress=False).map
+    again = explain(sanity.randomize(lite0), coffee, "gradcam", target, progress=False).map
+    assert np.allclose(trained, again, atol=1e-6)  # no block randomized: the same map
+    random_top = explain(sanity.randomize(lite0, upto="conv_head"), coffee, "gradcam", target, progress=False).map
+    assert sanity.spearman(np.abs(trained), np.abs(random_top)) < 0.5
+
+
+def test_unknown_architecture_is_a_user_error():
+    from xaireport.models import Classifier
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    clf = Classifier(
+        name="tiny",
+        model=net,
+        target_layer=net[0],
+        categories=["a"],
+        mean=(0, 0, 0),
+        std=(1, 1, 1),
+        device=torch.device("cpu"),
+        features=net,
+        head=net,
+        weights_id="t",
+    )
+    with pytest.raises(UserError, match="no cascade order is known"):
+        sanity.blocks(clf)
+
+
+@pytest.mark.slow
+def test_cli_sanity_on_one_image_with_gradcam(root, tmp_path):
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    (imgs / "coffee.png").write_bytes((root / "data/images/coffee.png").read_bytes())
+    out = tmp_path / "out"
+    r = run_xaireport(
+        ["sanity", "--profile", "offline", "--images", str(imgs), "--methods", "gradcam", "--out", str(out)], cwd=root
+    )
+    assert r.returncode == 0, r.stderr
+    cascade, independent = pd.read_csv(out / "cascade.csv"), pd.read_csv(out / "independent.csv")
+    cols = ["method", "image", "step", "randomized", "spearman", "spearman_abs", "ssim", "jaccard"]
+    assert list(cascade.columns) == cols and list(independent.columns) == cols
+    assert len(cascade) == 11 and cascade["step"].tolist() == list(range(11))  # trained + 10 blocks of Lite0
+    assert cascade.loc[0, "spearman"] == 1.0 and pd.isna(cascade.loc[0, "randomized"])
+    assert len(independent) == 10 and set(independent["randomized"]) == {b for b in cascade["randomized"][1:]}
+    assert (out / "cascade.png").is_file() and (out / "curves.png").is_file()
+    assert "Grad-CAM passes" in r.stdout or "Grad-CAM fails" in r.stdout
+    bad = run_xaireport(["sanity", "--methods", "gradcam,shap", "--out", str(tmp_path / "x")], cwd=root)
+    assert bad.returncode == 2 and "unknown method 'shap'" in bad.stderr and not (tmp_path / "x").exists()

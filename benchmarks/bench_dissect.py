@@ -34,10 +34,13 @@ def main() -> None:
 
     import torch
 
-    from xaireport import models, progress
+    from xaireport import models
+    from xaireport.core import progress
     from xaireport.core.cache import ResultCache
-    from xaireport.methods.dissect import dissect, load_probe, soft_wpmi
     from xaireport.methods.dissect.encoders import _Probe, embed_texts, load_clip, target_transform
+    from xaireport.methods.dissect.probe import load_probe
+    from xaireport.methods.dissect.similarity import soft_wpmi
+    from xaireport.results import dissect
 
     progress.set_enabled(False)
     with tempfile.TemporaryDirectory() as tmp:

@@ -192,7 +192,7 @@ def test_cli_cams_bad_input_writes_nothing(root, tmp_path):
     assert r.returncode == 2 and "broken.png" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
     r = run_xaireport(["cams", "--methods", "gradcam,foo", "--out", str(out)], cwd=root)
-    assert r.returncode == 2 and "unknown CAM method 'foo' in --methods" in r.stderr and not out.exists()
+    assert r.returncode == 2 and "unknown method 'foo' in --methods" in r.stderr and not out.exists()
 
 
 def test_unknown_method_in_settings_is_a_user_error(root):

@@ -131,16 +131,21 @@ def check_model_name(name: str) -> None:
     check(name)
 
 
-def parse_methods(text: str | None, default: list[str]) -> list[str]:
-    """``--methods "gradcam, ablationcam"`` → names, stripped; empty names and unknown ones are errors."""
-    from xaireport.methods.cams import METHODS, check_methods
+def parse_methods(text: str | None, default: list[str], extra: tuple[str, ...] = ()) -> list[str]:
+    """``--methods "gradcam, ablationcam"`` → names, stripped; empty names and unknown ones are errors. The
+    choices are the registered CAM methods plus ``extra`` (``sanity`` adds ``lime``)."""
+    from xaireport.methods.cams import METHODS
 
     if text is None:
         return list(default)
+    choices = [*METHODS, *extra]
     methods = [m.strip() for m in text.split(",")]
     if not any(methods) or "" in methods:
-        raise UserError(f"--methods {text!r} has an empty name: give a comma-separated list of {', '.join(METHODS)}")
-    check_methods(methods, "--methods")
+        raise UserError(f"--methods {text!r} has an empty name: give a comma-separated list of {', '.join(choices)}")
+    unknown = [m for m in methods if m not in choices]
+    if unknown:
+        names = ", ".join(repr(m) for m in unknown)
+        raise UserError(f"unknown method {names} in --methods: choose from {', '.join(choices)}")
     return list(dict.fromkeys(methods))
 
 

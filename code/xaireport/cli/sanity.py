@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from xaireport.cli.options import add_common, command, load_inputs, settings_from
-from xaireport.core.errors import UserError
+from xaireport.cli.options import add_common, command, load_inputs, parse_methods, settings_from
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -29,22 +28,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
     _configure,
 )
 def _sanity(args: argparse.Namespace) -> int:
-    from xaireport.report.sanity_checks import LABELS
-
     settings = settings_from(args)
-    if args.methods is None:
-        methods = list(settings["sanity.methods"])
-    else:
-        methods = [m.strip() for m in args.methods.split(",")]
-        if "" in methods:
-            raise UserError(
-                f"--methods {args.methods!r} has an empty name: give a comma-separated list of {', '.join(LABELS)}"
-            )
-        unknown = [m for m in methods if m not in LABELS]
-        if unknown:
-            raise UserError(
-                f"unknown method {', '.join(map(repr, unknown))} in --methods: choose from {', '.join(LABELS)}"
-            )
+    methods = parse_methods(args.methods, list(settings["sanity.methods"]), extra=("lime",))
     overrides = {"sanity.methods": methods}
     if args.lime_num_samples is not None:
         overrides["sanity.lime_num_samples"] = args.lime_num_samples

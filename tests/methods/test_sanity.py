@@ -137,3 +137,10 @@ def test_cli_sanity_on_one_image_with_gradcam(root, tmp_path):
     assert "Grad-CAM passes" in r.stdout or "Grad-CAM fails" in r.stdout
     bad = run_xaireport(["sanity", "--methods", "gradcam,shap", "--out", str(tmp_path / "x")], cwd=root)
     assert bad.returncode == 2 and "unknown method 'shap'" in bad.stderr and not (tmp_path / "x").exists()
+
+
+def test_image_count_defaults_to_all_on_a_gpu_and_three_on_a_cpu():
+    from xaireport.report.sanity_checks import CPU_IMAGES, image_count
+
+    assert image_count(None, "cuda") is None and image_count(None, "cpu") == CPU_IMAGES == 3
+    assert image_count(5, "cpu") == 5 and image_count(1, "cuda") == 1

@@ -127,12 +127,24 @@ def run_checks(
     return run
 
 
+#: Images checked when ``sanity.images`` is unset and the classifier runs on a CPU (every image on a GPU).
+CPU_IMAGES = 3
+
+
+def image_count(setting: int | None, device_type: str) -> int | None:
+    """How many report images chapter 5 checks: the setting, else all on a GPU and :data:`CPU_IMAGES` on a CPU
+    (each image costs one explanation per method and randomized model)."""
+    if setting is not None:
+        return setting
+    return None if device_type == "cuda" else CPU_IMAGES
+
+
 def run(report) -> SanityRun:
-    """Chapter 5 with the report's settings: ``sanity.images`` images (all when unset), ``sanity.methods``."""
+    """Chapter 5 with the report's settings: ``sanity.images`` images (:func:`image_count`), ``sanity.methods``."""
     s = report.settings
-    n = s["sanity.images"]
-    images = report.images()[: n or None]
-    return run_checks(report.classifier(), images, list(s["sanity.methods"]), report.cache, s)
+    clf = report.classifier()
+    images = report.images()[: image_count(s["sanity.images"], clf.device.type)]
+    return run_checks(clf, images, list(s["sanity.methods"]), report.cache, s)
 
 
 # --- Tables, figures and verdicts ------------------------------------------------------------------------------

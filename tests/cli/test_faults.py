@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import run_xaireport
 from xaireport import cli
 from xaireport.core import cache as cache_mod
 
@@ -256,21 +257,9 @@ def test_cli_reads_the_settings_it_shares_with_the_render(proj, capsys):
 
 def test_without_a_project_the_cli_says_which_it_uses(tmp_path, root):
     env = {k: v for k, v in os.environ.items() if k not in ("QUARTO_PROJECT_DIR", "QUARTO_PROFILE")}
-    r = subprocess.run(
-        [sys.executable, "-m", "xaireport", "check", "--images", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    r = run_xaireport(["check", "--images", str(tmp_path)], cwd=tmp_path, env=env)
     assert f"no _quarto.yml in {tmp_path}" in r.stderr and f"using the report at {root}" in r.stderr
-    r = subprocess.run(
-        [sys.executable, "-m", "xaireport", "check", "--project", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    r = run_xaireport(["check", "--project", str(tmp_path)], cwd=tmp_path, env=env)
     assert r.returncode == 2 and "no _quarto.yml there: --project must be the report's folder" in r.stderr
 
 

@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from xaireport.core.errors import UserError
 
@@ -109,11 +110,12 @@ def project_dir(args: argparse.Namespace) -> Path:
         return own
 
 
-def settings_from(args: argparse.Namespace):
-    """The project's settings with the command's overrides (``--device``)."""
+def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None):
+    """The project's settings with the command's overrides (``--device`` and any dotted keys in ``overrides``,
+    validated like the files)."""
     from xaireport.core.settings import load
 
-    overrides = {}
+    overrides = dict(overrides or {})
     if getattr(args, "device", None):
         overrides["device"] = args.device
     return load(profile=args.profile, project_dir=project_dir(args), overrides=overrides)

@@ -28,18 +28,13 @@ def _configure(p: argparse.ArgumentParser) -> None:
     _configure,
 )
 def _sanity(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    methods = parse_methods(args.methods, list(settings["sanity.methods"]), extra=("lime",))
-    overrides = {"sanity.methods": methods}
+    overrides: dict[str, object] = {}
+    if args.methods is not None:
+        overrides["sanity.methods"] = parse_methods(args.methods, [], extra=("lime",))
     if args.lime_num_samples is not None:
         overrides["sanity.lime_num_samples"] = args.lime_num_samples
-    from xaireport.core.settings import load
-
-    settings = load(
-        profile=args.profile,
-        project_dir=settings.project_dir,
-        overrides={**overrides, **({"device": args.device} if args.device else {})},
-    )
+    settings = settings_from(args, overrides)
+    methods = list(settings["sanity.methods"])
     imgs, clf = load_inputs(args, settings, out=args.out)
     from xaireport.core.cache import ResultCache
     from xaireport.methods.sanity import blocks

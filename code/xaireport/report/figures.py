@@ -12,8 +12,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from xaireport.outputs import overlay, save_png  # noqa: E402,F401  (re-exported for the chapters)
-
 DPI = 110
 
 

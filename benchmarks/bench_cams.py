@@ -6,8 +6,11 @@ memory is its own; the parent compares the maps and prints one line per method:
     model  method  ours s  library s  ratio  max |diff|  ours peak MB  library peak MB  memory ratio
 
 "peak MB" is the growth of the process's peak RSS over its size after loading the model (ru_maxrss).
-Usage: ``python benchmarks/bench_cams.py [--models resnet50,efficientnet-lite0] [--methods ...] [--image PATH]``.
-ResNet-50 uses random weights (no download needed); the maps are still compared exactly.
+Usage: ``python benchmarks/bench_cams.py [--models resnet50,efficientnet-lite0,timm:convnext_atto,...] [--methods ...]
+[--image PATH]``. Every model but EfficientNet-Lite0 uses random weights (no download needed); the maps are still
+compared exactly. Any ``timm:``/``torchvision:`` name works (the library gets the same ``reshape_transform``). On
+target layers that are not post-ReLU (ConvNeXt, MobileNetV3) the package's AblationCAM lowers the ablation value
+by 1e7 per earlier channel in its batch (see methods/cams/ablationcam.py), so max |diff| there is not rounding.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def child(model: str, method: str, impl: str, image: str, out: str, baseline_for
         cam = explain(clf, img, method, target=target, progress=False).map
     else:
         cls = {"gradcam": GradCAM, "ablationcam": AblationCAM, "scorecam": ScoreCAM}[method]
-        with cls(clf.model, [clf.target_layer]) as c:
+        with cls(clf.model, [clf.target_layer], reshape_transform=clf.reshape_transform) as c:
             cam = c(x.clone().requires_grad_(method == "gradcam"), [ClassifierOutputTarget(target)])[0]
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from xaireport.methods.dissect.probe import ProbeSet
     from xaireport.methods.lime import LimeResult
 
-_INPUTS = ("models.py", "images.py", "core/device.py")
+_INPUTS = ("models", "images.py", "core/device.py")
 
 #: Package code each cached result kind depends on (files or folders relative to the package root).
 CODE: dict[str, tuple[str, ...]] = {
@@ -40,6 +40,16 @@ CODE: dict[str, tuple[str, ...]] = {
 SEGMENTATION = "quickshift(kernel_size=4, max_dist=200, ratio=0.2)"
 
 
+def model_parts(classifier: Classifier) -> dict[str, str]:
+    """What a result depends on from the classifier: its name, weights, target layer and class names."""
+    return {
+        "model": classifier.name,
+        "weights": classifier.weights_id,
+        "layer": classifier.target_layer_name,
+        "classes": bytes_digest("\n".join(classifier.categories).encode()),
+    }
+
+
 # --- Chapter 2: CAMs and their faithfulness -------------------------------------------------------------
 
 
@@ -48,8 +58,7 @@ def cam_key(classifier: Classifier, image: LoadedImage, method: str, target: int
         code=CODE["cam"],
         kind="cam",
         method=method,
-        model=classifier.name,
-        weights=classifier.weights_id,
+        **model_parts(classifier),
         image=image.digest,
         target=target,
     )
@@ -109,8 +118,7 @@ def cached_faithfulness(
     key = make_key(
         code=CODE["faithfulness"],
         kind="faithfulness",
-        model=classifier.name,
-        weights=classifier.weights_id,
+        **model_parts(classifier),
         image=image.digest,
         map=map_digest(result.map),
         cls=result.class_index,
@@ -143,8 +151,7 @@ def lime_key(
     return make_key(
         code=CODE["lime"],
         kind="lime",
-        model=classifier.name,
-        weights=classifier.weights_id,
+        **model_parts(classifier),
         image=image.digest,
         num_samples=num_samples,
         num_features=num_features,

@@ -5,7 +5,7 @@ import numpy as np
 from xaireport.core import cache
 from xaireport.core.cache import ResultCache, file_digest, make_key
 
-CODE = ("models.py",)
+CODE = ("models",)
 
 
 def test_key_depends_on_every_part_and_is_order_free():

@@ -97,10 +97,17 @@ def test_randomizing_the_head_changes_gradcam_of_a_trained_model(lite0, coffee):
     assert sanity.spearman(np.abs(trained), np.abs(random_top)) < 0.5
 
 
-def test_unknown_architecture_is_a_user_error():
+def test_other_architectures_randomize_module_by_module():
     from xaireport.models import Classifier
 
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.ReLU(),
+        torch.nn.Sequential(torch.nn.Conv2d(4, 4, 3), torch.nn.BatchNorm2d(4)),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 2),
+    )
     clf = Classifier(
         name="tiny",
         model=net,
@@ -112,9 +119,17 @@ def test_unknown_architecture_is_a_user_error():
         features=net,
         head=net,
         weights_id="t",
+        split=lambda m: (m, m),
     )
-    with pytest.raises(UserError, match="no cascade order is known"):
-        sanity.blocks(clf)
+    # Parameterised top-level modules, last first, the inner Sequential opened; parameter-free ones skipped.
+    assert [b.name for b in sanity.blocks(clf)] == ["5", "2.1", "2.0", "0"]
+    assert sanity.initializer(clf) == "each layer's PyTorch reset_parameters()"
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    new = sanity.randomize(clf, only="2.0", seed=4).model
+    after = new.state_dict()
+    assert not torch.equal(after["2.0.weight"], before["2.0.weight"])
+    assert all(torch.equal(after[k], before[k]) for k in before if not k.startswith("2.0."))
+    assert all(torch.equal(net.state_dict()[k], before[k]) for k in before)  # the original is untouched
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from xaireport.core.errors import UserError
 
 def _configure_dissect(p: argparse.ArgumentParser) -> None:
     add_settings_options(p)
-    add_model_options(p, required=True)
+    add_model_options(p, required=True, explain=False)
     p.add_argument("--categories", type=Path, help="Places365 only: local categories_places365.txt")
     p.add_argument("--layers", default="layer2,layer3,layer4", help="comma-separated layer names (fc: the outputs)")
     p.add_argument(

@@ -36,11 +36,30 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="auto (default: GPU when present), cpu, cuda, cuda:N, mps")
 
 
-def add_model_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+def add_model_options(p: argparse.ArgumentParser, required: bool = False, explain: bool = True) -> None:
+    """``--model`` and ``--weights``; with ``explain``, also ``--classes`` and ``--target-layer``."""
     from xaireport.models import model_names
 
-    p.add_argument("--model", required=required, help=f"{', '.join(model_names())} (default: classifier.model)")
-    p.add_argument("--weights", type=Path, help="local weights file instead of the download")
+    p.add_argument(
+        "--model",
+        required=required,
+        help=f"{', '.join(model_names())}, timm:<name> or torchvision:<name> (see `xaireport models`; "
+        "default: classifier.model)",
+    )
+    p.add_argument(
+        "--weights",
+        type=Path,
+        help="local weights file instead of the download: a state dict or a checkpoint with a state_dict/model key "
+        "(fine-tuned: the class count follows the file)",
+    )
+    if not explain:
+        return
+    p.add_argument(
+        "--classes", type=Path, help="text file, one class name per line in output order (classifier.classes)"
+    )
+    p.add_argument(
+        "--target-layer", help="dotted module name to explain (default: classifier.target_layer, else detected)"
+    )
 
 
 def add_common(p: argparse.ArgumentParser, *, out: bool = True) -> None:
@@ -151,16 +170,37 @@ def parse_methods(text: str | None, default: list[str], extra: tuple[str, ...] =
     return list(dict.fromkeys(methods))
 
 
+def load_classifier(args: argparse.Namespace, settings):
+    """The classifier the options and settings name: ``--model``/``--weights``/``--classes``/``--target-layer``
+    override ``classifier.*``; with ``--model`` given, the settings' weights, classes and layer (which belong to
+    the settings' model) are not used."""
+    from xaireport import models
+
+    own = args.model is None  # the settings' model: its weights/classes/layer settings apply
+    name = args.model or settings["classifier.model"]
+    check_model_name(name)
+    check_weights_file(args.weights)
+    return models.load(
+        name,
+        args.weights or (settings.path("classifier.weights") if own else None),
+        device=settings["device"],
+        classes=args.classes or (settings.path("classifier.classes") if own else None),
+        target_layer=args.target_layer or (settings["classifier.target_layer"] if own else None),
+    )
+
+
 def load_inputs(args: argparse.Namespace, settings, out: Path | None = None):
     """Validate images, model name, weights, ``--out`` and ``--target`` before any computation, then load the
     classifier (shared by cams and lime). Nothing is written."""
-    from xaireport import images, models
+    from xaireport import images
     from xaireport.core import progress
 
     folder = args.images or settings.path("images.folder")
     name = args.model or settings["classifier.model"]
     check_model_name(name)
     check_weights_file(args.weights)
+    if getattr(args, "classes", None) is not None and not args.classes.is_file():
+        raise UserError(f"{args.classes}: classes file not found: check --classes")
     limit = args.limit if getattr(args, "limit", None) is not None else settings["images.limit"]
     imgs = images.load_folder(folder, limit=limit, max_megapixels=settings["images.max_megapixels"])
     if out is not None:
@@ -170,9 +210,8 @@ def load_inputs(args: argparse.Namespace, settings, out: Path | None = None):
     from xaireport.core.device import resolve
 
     resolve(settings["device"])  # an unknown or absent device fails before the model is loaded
-    weights = args.weights or (None if args.model else settings.path("classifier.weights"))
     progress.note(f"loading {name}")
-    clf = models.load(name, weights, device=settings["device"])
+    clf = load_classifier(args, settings)
     target = getattr(args, "target", None)
     if target is not None and not 0 <= target < len(clf.categories):
         raise UserError(f"--target {target} is out of range for {clf.name} ({len(clf.categories)} classes)")

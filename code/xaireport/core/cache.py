@@ -33,7 +33,7 @@ def _source(path: Path) -> bytes:
 @cache
 def code_version(*parts: str) -> str:
     """Digest of the package source a result depends on: ``parts`` are files or folders relative to the
-    package root (``"methods/cams"``, ``"models.py"``); a folder means every ``.py`` file under it.
+    package root (``"methods/cams"``, ``"models"``); a folder means every ``.py`` file under it.
 
     Each cached result kind names its own parts (:data:`xaireport.results.CODE`), so editing chapter or CLI code
     invalidates nothing, and editing LIME's code does not invalidate CAM maps.

@@ -39,6 +39,11 @@ def note(message: str) -> None:
         print(f"xaireport: {message}", file=sys.stderr, flush=True)
 
 
+def warn(message: str) -> None:
+    """One warning line on stderr (``xaireport: warning: ...``), shown even when progress is off."""
+    print(f"xaireport: warning: {message}", file=sys.stderr, flush=True)
+
+
 def bar(
     iterable: Iterable[T], desc: str, unit: str = "it", leave: bool = True, total: int | None = None, **kw
 ) -> Iterable[T]:

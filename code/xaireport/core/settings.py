@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "banner": None,
     "images": {"folder": "data/images", "limit": None, "max_megapixels": 64},
     "paths": {"results": "data/results", "cache": "data/cache", "figures": "figures"},
-    "classifier": {"model": "resnet50", "weights": None},
+    "classifier": {"model": "resnet50", "weights": None, "classes": None, "target_layer": None},
     "cams": {
         "methods": ["gradcam", "ablationcam", "scorecam"],
         "batch_size": 4,
@@ -82,6 +82,8 @@ _NULLABLE: dict[str, tuple[type, ...]] = {
     "images.limit": (int,),
     "sanity.images": (int,),
     "classifier.weights": (str,),
+    "classifier.classes": (str,),
+    "classifier.target_layer": (str,),
     "dissection.models.imagenet.weights": (str,),
     "dissection.models.places365.weights": (str,),
     "dissection.models.places365.categories": (str,),
@@ -132,6 +134,19 @@ def _registered_or(*extra: str):
     return (lambda v: v in extra or check(v)), _Described()
 
 
+def _model_name():
+    """A registered model name or ``timm:<name>`` / ``torchvision:<name>`` (checked by the models registry,
+    imported only when a value is checked)."""
+    import importlib
+
+    class _Described:
+        def __str__(self) -> str:
+            names = importlib.import_module("xaireport.models").model_names()
+            return f"one of {', '.join(names)}, or timm:<name> / torchvision:<name> (see `xaireport models`)"
+
+    return (lambda v: importlib.import_module("xaireport.models").is_model_name(v)), _Described()
+
+
 def _one_of(*choices: str):
     return (lambda v: v in choices), f"one of {', '.join(choices)}"
 
@@ -140,7 +155,7 @@ RANGES: dict[str, tuple[Any, Any]] = {
     "seed": _at_least(0),
     "images.limit": _at_least(1),
     "images.max_megapixels": ((lambda v: v > 0), "> 0"),
-    "classifier.model": _registered("xaireport.models", "MODELS"),
+    "classifier.model": _model_name(),
     "cams.methods": _registered("xaireport.methods.cams", "METHODS"),
     "cams.batch_size": _at_least(1),
     "cams.ablation_batch_size": _at_least(1),
@@ -166,8 +181,8 @@ RANGES: dict[str, tuple[Any, Any]] = {
     "dissection.top_images": _at_least(1),
     "dissection.units_shown": _at_least(1),
     "dissection.final_layer_units": _at_least(1),
-    "dissection.models.imagenet.model": _registered("xaireport.models", "MODELS"),
-    "dissection.models.places365.model": _registered("xaireport.models", "MODELS"),
+    "dissection.models.imagenet.model": _model_name(),
+    "dissection.models.places365.model": _model_name(),
 }
 
 
@@ -214,6 +229,8 @@ class PathsSettings:
 class ClassifierSettings:
     model: str
     weights: str | None
+    classes: str | None
+    target_layer: str | None
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,16 @@ replaced by random ones; a map that barely changes explains the image, not the m
 
 * :func:`blocks` lists a classifier's blocks from the output down (the cascade order): ResNet ``fc``, each
   bottleneck of ``layer4`` … ``layer1``, then ``conv1`` (with ``bn1``); EfficientNet-Lite0 (timm) ``classifier``,
-  ``conv_head`` (with ``bn2``), ``blocks.6`` … ``blocks.0``, then ``conv_stem`` (with ``bn1``).
+  ``conv_head`` (with ``bn2``), ``blocks.6`` … ``blocks.0``, then ``conv_stem`` (with ``bn1``). Any other
+  network (``timm:``/``torchvision:`` models): its parameterised top-level modules from the last to the first,
+  with ``nn.Sequential``/``nn.ModuleList`` containers opened into their members (``stages.3`` … ``stages.0``,
+  ``features.12`` …); parameters held directly by the model (a ViT's class token and position embedding) stay.
 * :func:`randomize` returns a new classifier (a deep copy; the original is never touched) whose named blocks are
   re-initialised with the initialisation the architecture itself uses: torchvision's ResNet init (convolutions
   ``kaiming_normal_(mode="fan_out", nonlinearity="relu")``, BatchNorm weight 1 and bias 0, linear layers their
   default ``reset_parameters``) or timm's EfficientNet init (``_init_weight_goog``); BatchNorm running statistics
-  are reset to mean 0 and variance 1. Each block's random weights depend only on the seed and the block, so
+  are reset to mean 0 and variance 1. Other networks: every layer's own PyTorch ``reset_parameters()``.
+  Each block's random weights depend only on the seed and the block, so
   the cascade and the independent randomization put the *same* random weights into a block.
 * Similarity of a map to the trained model's map: Spearman rank correlation (signed, and of absolute values),
   SSIM (scikit-image), and for LIME the Jaccard index of the top-k superpixel sets on the same segmentation.
@@ -55,27 +59,57 @@ def blocks(classifier: Classifier) -> list[Block]:
         out = [Block("classifier", ("classifier",)), Block("conv_head", ("conv_head", "bn2"))]
         out += [Block(f"blocks.{i}", (f"blocks.{i}",)) for i in reversed(range(len(m.blocks)))]
         return [*out, Block("conv_stem", ("conv_stem", "bn1"))]
-    raise UserError(
-        f"{classifier.name}: no cascade order is known for this architecture (ResNet and timm "
-        "EfficientNet are supported)"
-    )
+    out = [Block(n, (n,)) for n in _generic_blocks(m, "")]
+    if not out:
+        raise UserError(f"{classifier.name}: the network has no parameterised modules to randomize")
+    return out[::-1]
+
+
+def _generic_blocks(module: nn.Module, prefix: str) -> list[str]:
+    """Parameterised children in definition order, containers opened (see the module docstring)."""
+    from torch import nn
+
+    names = []
+    for name, child in module.named_children():
+        full = f"{prefix}{name}"
+        if not any(True for _ in child.parameters()):
+            continue
+        if type(child) in (nn.Sequential, nn.ModuleList):
+            names += _generic_blocks(child, f"{full}.")
+        else:
+            names.append(full)
+    return names
 
 
 def initializer(classifier: Classifier) -> str:
     """Which initialisation :func:`randomize` uses for this classifier (stated in the chapter)."""
+    return {"timm": "timm EfficientNet (_init_weight_goog)", "resnet": "torchvision ResNet"}.get(
+        _style(classifier), "each layer's PyTorch reset_parameters()"
+    )
+
+
+def _style(classifier: Classifier) -> str:
     names = {n for n, _ in classifier.model.named_modules()}
-    return "timm EfficientNet (_init_weight_goog)" if "conv_stem" in names else "torchvision ResNet"
+    if {"fc", "layer4", "conv1", "bn1"} <= names:
+        return "resnet"
+    if {"classifier", "conv_head", "bn2", "blocks", "conv_stem", "bn1"} <= names:
+        return "timm"
+    return "default"
 
 
-def _reinit(module: nn.Module, timm_style: bool) -> None:
+def _reinit(module: nn.Module, style: str) -> None:
     import torch
     from torch import nn
 
     for name, m in module.named_modules():
-        if timm_style:
+        if style == "timm":
             from timm.models._efficientnet_builder import _init_weight_goog
 
             _init_weight_goog(m, name)
+        elif style == "default":
+            reset: Any = getattr(m, "reset_parameters", None)
+            if callable(reset) and not isinstance(m, nn.modules.batchnorm._BatchNorm):
+                reset()
         elif isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             if m.bias is not None:
@@ -117,13 +151,13 @@ def randomize(classifier: Classifier, upto: str | None = None, only: str | None 
             raise UserError(f"{classifier.name} has no block {given!r}: choose from {', '.join(names)}")
     chosen = order[: names.index(upto) + 1] if upto else [b for b in order if b.name == only] if only else []
     model = copy.deepcopy(classifier.model)
-    timm_style = "EfficientNet" in initializer(classifier)
+    style = _style(classifier)
     state = torch.random.get_rng_state()
     try:
         for b in chosen:
             torch.manual_seed(_block_seed(seed, b))
             for name in b.modules:
-                _reinit(model.get_submodule(name), timm_style)
+                _reinit(model.get_submodule(name), style)
     finally:
         torch.random.set_rng_state(state)
     model.eval()

@@ -57,12 +57,14 @@ class Report:
         return self._memo["images"]
 
     def classifier(self) -> models.Classifier:
-        """The classifier of chapters 2-4 (``classifier.model`` / ``classifier.weights``)."""
+        """The classifier of chapters 2-5 (``classifier.model``, ``.weights``, ``.classes``, ``.target_layer``)."""
         if "classifier" not in self._memo:
             self._memo["classifier"] = models.load(
                 self.settings["classifier.model"],
                 self.settings.path("classifier.weights"),
                 device=self.settings["device"],
+                classes=self.settings.path("classifier.classes"),
+                target_layer=self.settings["classifier.target_layer"],
             )
         return self._memo["classifier"]
 

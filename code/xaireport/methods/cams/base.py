@@ -46,7 +46,12 @@ class BatchedCAM(BaseCAM):
     """What both fast CAMs share: the classifier, a batch size, and an optional progress bar over batches."""
 
     def __init__(self, classifier: Classifier, batch_size: int, progress: bool = True):
-        super().__init__(classifier.model, [classifier.target_layer], uses_gradients=False)
+        super().__init__(
+            classifier.model,
+            [classifier.target_layer],
+            reshape_transform=classifier.reshape_transform,
+            uses_gradients=False,
+        )
         self.classifier = classifier
         self.batch_size = batch_size
         self.progress = progress

@@ -82,7 +82,7 @@ def load_concepts(spec: str) -> list[str]:
     if m:
         return wordfreq_words(int(m.group(1)) * (1000 if m.group(2) else 1))
     if spec in DOWNLOADS:
-        from xaireport.models import download
+        from xaireport.core.downloads import download
 
         return read_concept_file(download(CLIP_DISSECT_DATA + DOWNLOADS[spec], f"clip_dissect_{DOWNLOADS[spec]}"))
     if spec == "imagenet":

@@ -7,7 +7,7 @@ PROFILE ?=
 QUARTO ?= $(shell command -v quarto 2>/dev/null || echo $(VENV)/bin/quarto)
 PYTEST_ARGS ?=
 
-.PHONY: setup report test lint types pytest format clean-cache
+.PHONY: setup report publish test lint types pytest format clean-cache
 setup: $(VENV)/.installed
 
 # torch/torchvision are pinned here (not in pyproject.toml) so that pip takes the wheels this platform has;
@@ -26,6 +26,11 @@ $(VENV)/bin/quarto:
 report: setup $(if $(shell command -v quarto 2>/dev/null),,$(VENV)/bin/quarto)
 	QUARTO_PYTHON=$(abspath $(PY)) PATH=$(abspath $(VENV))/bin:$$PATH \
 		$(QUARTO) render $(if $(PROFILE),--profile $(PROFILE),)
+
+# Publish a local render (make report first) to the gh-pages branch of this repository's origin, without
+# rendering again; the GitHub Actions workflow .github/workflows/publish.yml does the same on every push to main.
+publish:
+	$(QUARTO) publish gh-pages --no-render --no-prompt
 
 test: lint types pytest
 

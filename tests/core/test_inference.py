@@ -103,3 +103,23 @@ def test_map_batches_propagates_errors_and_restores_threads():
     with pytest.raises(ValueError, match="batch 3"):
         list(map_batches(fn, range(6), torch.device("cpu")))
     assert torch.get_num_threads() == before
+
+
+def test_graph_is_traced_once_per_model_and_shape_and_never_reused_stale():
+    m = _resnet18()
+    x = torch.rand(2, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+    cache = inference.GraphCache(models_kept=2)
+    first = cache.get(m, x, True)
+    assert cache.get(m, torch.rand_like(x), True) is first and cache.traces == 1  # same shape: reused
+    cache.get(m, torch.rand(4, 3, 64, 64).contiguous(memory_format=torch.channels_last), True)
+    assert cache.traces == 2  # another batch shape: its own graph
+    with torch.no_grad():
+        m.fc.weight.mul_(2.0)  # weights edited in place: the old graph must not be used
+    again = cache.get(m, x, True)
+    assert again is not first and cache.traces == 3
+    with torch.no_grad():
+        assert torch.allclose(again(x), m(x), rtol=1e-3, atol=1e-3)
+    others = [_resnet18(), _resnet18()]
+    for o in others:
+        cache.get(o, x, False)
+    assert cache.get(m, x, True) is not again  # evicted: only the last two models are kept

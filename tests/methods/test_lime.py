@@ -104,3 +104,16 @@ def test_cli_lime_outputs(root, tmp_path):
     ] == "image,class_index,class_name,probability,r2,superpixels"
     bad = run_xaireport(["lime", "--num-samples", "1", "--out", str(tmp_path / "x")], cwd=root)
     assert bad.returncode == 2 and "--num-samples must be at least 2" in bad.stderr
+
+
+def test_cached_graph_gives_the_eager_models_explanation(lite0, chelsea):
+    from xaireport.core.inference import GRAPHS
+
+    eager = explain(lite0, chelsea, num_samples=44, seed=5, graph=False)
+    traces = GRAPHS.traces
+    fast = explain(lite0, chelsea, num_samples=44, seed=5)  # 44 = 5 full batches of 8 and a padded one of 4
+    again = explain(lite0, chelsea, num_samples=44, seed=6)
+    assert GRAPHS.traces - traces <= 1  # traced at most once (an earlier test may have traced this shape)
+    assert (fast.segments == eager.segments).all() and (fast.mask == eager.mask).all()
+    assert np.allclose(fast.weights, eager.weights, atol=1e-5) and fast.class_index == eager.class_index
+    assert abs(fast.score - eager.score) < 1e-4 and again.class_index == fast.class_index

@@ -1,4 +1,5 @@
-"""Fast, exact forward passes for loops of thousands of batches (ScoreCAM's masked inputs).
+"""Fast, exact forward passes for loops of thousands of batches (ScoreCAM's masked inputs, LIME's perturbed
+images).
 
 :func:`fast_forward` returns a stand-in for an eval-mode model's forward pass that computes the same function
 up to float rounding:
@@ -13,17 +14,71 @@ up to float rounding:
    (``bench_forward.py --compile``) after ~20 s of compilation, so the graph is used while it exists, and any
    failure to trace or freeze falls back to step 1's eager model. The runs vary by about ±7 % between runs.
 
-The graph is checked against the eager model on the first batch before it is used.
+The graph is checked against the eager model on the first batch before it is used, and kept (:data:`GRAPHS`):
+one trace per model and batch shape, reused by every later image, seed and method (a trace costs 3–4 s on a
+CPU). The cache holds the graphs of the last :data:`MODELS_KEPT` models (the sanity checks make a new model per
+randomization step) and never outlives its model: an entry is used only while its model object is alive and
+its weights are unchanged (:func:`weights_stamp`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+#: How many models' graphs :data:`GRAPHS` keeps (least recently used first out).
+MODELS_KEPT = 4
+
+
+class GraphCache:
+    """Traced forwards per (model, batch shape, dtype, device, memory format), for the last few models."""
+
+    def __init__(self, models_kept: int = MODELS_KEPT):
+        self.models_kept = models_kept
+        self._entries: OrderedDict[int, tuple[weakref.ref, dict[tuple, Forward], int]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.traces = 0  # how many graphs were built (tests and benchmarks read it)
+
+    def get(self, model: nn.Module, example: torch.Tensor, graph: bool) -> Forward:
+        fmt = "cl" if example.dim() == 4 and example.is_contiguous(memory_format=torch.channels_last) else "c"
+        key = (tuple(example.shape), example.dtype, str(example.device), fmt, graph)
+        stamp = weights_stamp(model)
+        with self._lock:
+            entry = self._entries.get(id(model))
+            if entry is None or entry[0]() is not model or entry[2] != stamp:
+                entry = (weakref.ref(model), {}, stamp)
+                self._entries[id(model)] = entry
+            self._entries.move_to_end(id(model))
+            while len(self._entries) > self.models_kept:
+                self._entries.popitem(last=False)
+            forwards = entry[1]
+            if key not in forwards:
+                forwards[key] = _build(model, example, graph)
+                self.traces += 1
+            return forwards[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def weights_stamp(model: nn.Module) -> int:
+    """Changes whenever a parameter or buffer of ``model`` is replaced or modified in place (each tensor's
+    storage address and autograd version counter): a graph traced before is then not reused."""
+    return hash(tuple((t.data_ptr(), t._version) for t in (*model.parameters(), *model.buffers())))
+
+
+#: The process's graph cache.
+GRAPHS = GraphCache()
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
@@ -43,10 +98,36 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return folded
 
 
+def _uses_graph(example: torch.Tensor, graph: bool) -> bool:
+    return graph and example.device.type == "cpu" and getattr(torch.jit, "enable_onednn_fusion", None) is not None
+
+
 @contextlib.contextmanager
-def fast_forward(
-    model: nn.Module, example: torch.Tensor, graph: bool = True
-) -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
+def onednn_fusion(on: bool = True) -> Iterator[None]:
+    """oneDNN Graph fusion on inside the block (process-wide; it fuses on a graph's first runs), as before after."""
+    enable = getattr(torch.jit, "enable_onednn_fusion", None)
+    if not on or enable is None:
+        yield
+        return
+    before = torch.jit.onednn_fusion_enabled()
+    enable(True)
+    try:
+        yield
+    finally:
+        enable(before)
+
+
+def _build(model: nn.Module, example: torch.Tensor, graph: bool) -> Forward:
+    folded = fold_batchnorm(model)
+    if not _uses_graph(example, graph):
+        return folded
+    with onednn_fusion():
+        frozen = _checked_graph(folded, example)
+    return frozen if frozen is not None else folded
+
+
+@contextlib.contextmanager
+def fast_forward(model: nn.Module, example: torch.Tensor, graph: bool = True) -> Iterator[Forward]:
     """Inside the block, the fastest exact stand-in for ``model(x)`` on batches shaped like ``example``.
 
     Args:
@@ -55,20 +136,9 @@ def fast_forward(
             its logits on it agree with the eager model's (``torch.allclose``, rtol = atol = 1e-3).
         graph: allow the frozen oneDNN graph on the CPU (``False``: BatchNorm folding only).
     """
-    folded = fold_batchnorm(model)
-    enable = getattr(torch.jit, "enable_onednn_fusion", None)
-    if not graph or example.device.type != "cpu" or enable is None:
-        yield folded
-        return
-    before = torch.jit.onednn_fusion_enabled()
-    enable(True)  # process-wide; oneDNN Graph fuses on a graph's first runs, so it stays on in the block
-    try:
-        frozen = _checked_graph(folded, example)
-        if frozen is not None:
-            del folded  # the graph holds its own weights
-        yield frozen or folded
-    finally:
-        enable(before)
+    forward = GRAPHS.get(model, example, graph)
+    with onednn_fusion(_uses_graph(example, graph)):
+        yield forward
 
 
 def _checked_graph(model: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule | None:

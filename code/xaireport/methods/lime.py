@@ -9,7 +9,10 @@ change the answer:
 
 * ``classifier_fn`` runs the model in ``torch.inference_mode()`` on channels-last batches (8 on CPU, one
   batch per core at a time, :func:`xaireport.device.map_batches`; 64 on a GPU) instead of the tutorial's
-  ``batch_predict`` on lime's default batches of 10;
+  ``batch_predict`` on lime's default batches of 10, through :func:`xaireport.core.inference.fast_forward`
+  (BatchNorm folded; on a CPU the frozen oneDNN graph that ScoreCAM uses, traced once per model and batch shape
+  and checked against the eager model, then reused for every image and seed; a short last batch is padded to
+  the traced shape);
 * the perturbation step (:meth:`FastLimeImageExplainer.data_labels`) draws the same random numbers from the
   explainer's ``random_state`` as lime's, in the same order, but builds the perturbed images with one
   vectorised ``np.where`` per batch instead of a Python loop over superpixels for every sample.
@@ -31,6 +34,7 @@ from lime import lime_image
 from xaireport.core import progress
 from xaireport.core.device import map_batches
 from xaireport.core.errors import UserError
+from xaireport.core.inference import fast_forward
 from xaireport.models import Classifier
 
 
@@ -79,22 +83,45 @@ class FastLimeImageExplainer(lime_image.LimeImageExplainer):
         return data, np.array(labels)
 
 
-def classifier_fn(classifier: Classifier, batch_size: int | None = None):
-    """Probabilities for a stack of uint8 crops, computed in batches without autograd."""
+def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: bool = True):
+    """Probabilities for a stack of uint8 crops, computed in batches without autograd, through the cached fast
+    forward pass (``graph=False``: the model itself)."""
     bs = batch_size or (64 if classifier.device.type != "cpu" else 8)
+    cpu = classifier.device.type == "cpu"
 
-    def probabilities(chunk: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            x = classifier.to_input(np.asarray(chunk))
-            if classifier.device.type == "cpu":
-                x = x.contiguous(memory_format=torch.channels_last)
-            return torch.softmax(classifier.model(x), dim=1).float().cpu().numpy()
+    def inputs(chunk: np.ndarray) -> torch.Tensor:
+        x = classifier.to_input(np.asarray(chunk))
+        return x.contiguous(memory_format=torch.channels_last) if cpu else x
 
     def predict(images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images)
         chunks = [images[i : i + bs] for i in range(0, len(images), bs)]
-        return np.concatenate(list(map_batches(probabilities, chunks, classifier.device)))
+        if not graph:
+
+            def eager(chunk: np.ndarray) -> np.ndarray:
+                with torch.inference_mode():
+                    return _softmax(classifier.model(inputs(chunk)))
+
+            return np.concatenate(list(map_batches(eager, chunks, classifier.device)))
+        with torch.inference_mode():
+            example = inputs(np.repeat(images[:1], bs, axis=0))
+        with fast_forward(classifier.model, example) as forward:
+
+            def probabilities(chunk: np.ndarray) -> np.ndarray:
+                n = len(chunk)
+                if n < bs:  # pad to the traced batch shape with copies of the last image
+                    chunk = np.concatenate([chunk, np.repeat(chunk[-1:], bs - n, axis=0)])
+                with torch.inference_mode():
+                    return _softmax(forward(inputs(chunk)))[:n]
+
+            return np.concatenate(list(map_batches(probabilities, chunks, classifier.device)))
 
     return predict
+
+
+def _softmax(logits: torch.Tensor) -> np.ndarray:
+    with torch.inference_mode():
+        return torch.softmax(logits, dim=1).float().cpu().numpy()
 
 
 def tutorial_batch_predict(classifier: Classifier):
@@ -122,6 +149,7 @@ def explain(
     *,
     batch_size: int | None = None,
     reference: bool = False,
+    graph: bool = True,
 ) -> LimeResult:
     """Explain the classifier's decision on one image with LIME.
 
@@ -134,6 +162,7 @@ def explain(
         target: class to explain; default the top-1 class.
         batch_size: images per forward pass.
         reference: run lime's own explainer with the tutorial's ``batch_predict`` (slow; for checks).
+        graph: run the model through the cached fast forward pass (``False``: the eager model; benchmarks).
     """
     if num_samples < 2 or num_features < 1:
         raise UserError(f"LIME needs num_samples ≥ 2 and num_features ≥ 1 (got {num_samples}, {num_features})")
@@ -144,7 +173,7 @@ def explain(
         fn = tutorial_batch_predict(classifier)
     else:
         explainer = FastLimeImageExplainer(random_state=seed)
-        fn = classifier_fn(classifier, batch_size)
+        fn = classifier_fn(classifier, batch_size, graph)
     kwargs = {"top_labels": 1} if target is None else {"labels": (int(target),), "top_labels": None}
     # lime draws every sample's random numbers before batching, so the batch size does not change the answer;
     # ours hands classifier_fn 64 images at a time (one batch per CPU core), the tutorial lime's default 10.

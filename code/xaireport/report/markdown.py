@@ -13,8 +13,10 @@ if TYPE_CHECKING:
 
 
 def table(df: pd.DataFrame, caption: str, label: str, digits: int = 3) -> str:
-    """A DataFrame as a captioned, cross-referenceable markdown table (no index column)."""
-    return df.to_markdown(index=False, floatfmt=f".{digits}f") + f"\n\n: {caption} {{#{label}}}\n"
+    """A DataFrame as a captioned, cross-referenceable markdown table (formatted as :mod:`.tables` does)."""
+    from xaireport.report.tables import markdown
+
+    return markdown(df, digits) + f"\n\n: {caption} {{#{label}}}\n"
 
 
 def figure(report: Report, path: str | os.PathLike, caption: str, label: str, alt: str) -> str:

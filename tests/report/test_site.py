@@ -1,0 +1,64 @@
+"""The published site: the publish workflow, offline math, enlargeable figures, and tables a reader can use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from xaireport.report.tables import column_decimals, formatted, markdown
+
+
+def test_publish_workflow_is_valid_and_renders_then_publishes(root):
+    wf = yaml.safe_load((root / ".github/workflows/publish.yml").read_text())
+    on = wf[True] if True in wf else wf["on"]  # YAML 1.1 reads the key `on` as True
+    assert on["push"]["branches"] == ["main"] and "workflow_dispatch" in on
+    steps = wf["jobs"]["render-and-publish"]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    order = [next(i for i, u in enumerate(uses) if u.startswith(a)) for a in (
+        "actions/checkout@", "quarto-dev/quarto-actions/setup@", "actions/cache@",
+        "quarto-dev/quarto-actions/render@", "quarto-dev/quarto-actions/publish@")]  # fmt: skip
+    assert order == sorted(order)
+    publish = steps[order[-1]]
+    assert publish["with"] == {"target": "gh-pages", "render": False}
+    cache = steps[order[2]]["with"]
+    assert "data/cache" in cache["path"] and "hashFiles('code/xaireport/**/*.py'" in cache["key"]
+    assert any("make setup" in s.get("run", "") for s in steps)
+    assert "publish:" in (root / "Makefile").read_text()
+
+
+def test_site_needs_no_network_for_math_and_enlarges_figures(root):
+    html = yaml.safe_load((root / "_quarto.yml").read_text())["format"]["html"]
+    assert html["html-math-method"] == "mathml" and html["lightbox"] is True
+
+
+def test_tables_have_no_index_one_format_per_column_and_no_scientific_notation():
+    df = pd.DataFrame({"n": [1, 20], "x": [0.5, np.nan], "tiny": [-2.662e-4, 1e-5], "ok": [True, False]})
+    text = markdown(df)
+    assert text.splitlines()[0].split("|")[1].strip() == "n"  # no index column
+    assert "e-0" not in text and "-0.00027" in text and "0.500" in text and "—" in text
+    rule = text.splitlines()[1].strip("|").split("|")
+    assert "yes" in text and [r.endswith(":") for r in rule] == [True, True, True, False]  # numbers right-aligned
+    assert column_decimals([0.5, 12.0], 3) == 3 and column_decimals([2.7e-4], 3) == 5
+    pivot = pd.DataFrame({"image": ["a", "a"], "method": ["G", "S"], "ROAD": [0.1, 0.2]}).pivot(
+        index="image", columns="method", values=["ROAD"]
+    )
+    out = formatted(pivot)
+    assert list(out.columns) == ["image", "ROAD G", "ROAD S"] and out.iloc[0, 0] == "a"
+    runtime = pd.DataFrame({"mean s / image": [0.25]}, index=["Grad-CAM"])
+    assert list(formatted(runtime).columns) == ["", "mean s / image"]  # a meaningful index is kept as a column
+
+
+def test_provenance_names_commit_versions_and_device(root, tmp_path):
+    import re
+
+    import torch
+
+    from xaireport.report import provenance
+
+    rows = dict(provenance.rows(root, torch.device("cpu")))
+    assert re.fullmatch(r"[0-9a-f]{12}( \(modified\))?", rows["git commit"])
+    assert f"torch {torch.__version__.split('+')[0]}" in rows["packages"] and "grad-cam " in rows["packages"]
+    assert rows["device"].startswith("cpu (") and "cores)" in rows["device"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", rows["rendered"])
+    assert provenance.git_commit(tmp_path) == "not a git checkout"

@@ -119,3 +119,34 @@ def test_offline_dissection_page_has_no_unresolved_reference(root):
     nb = qmd.execute(page, root, profile="offline")
     assert "needs CLIP weights" in qmd.outputs_text(nb)
     assert qmd.unresolved_references(page, nb) == set()
+
+
+def test_map_shape_measures_known_answers():
+    import numpy as np
+
+    from xaireport.report.cam_methods import map_shape_measures
+
+    flat = map_shape_measures(np.ones((4, 4)))
+    assert flat["area ≥ 0.5"] == 1.0 and abs(flat["entropy"] - 1.0) < 1e-12 and abs(flat["Gini"]) < 1e-12
+    spike = np.zeros((4, 4))
+    spike[0, 0] = 1.0
+    sharp = map_shape_measures(spike)
+    assert sharp["area ≥ 0.5"] == 1 / 16 and sharp["entropy"] == 0.0 and abs(sharp["Gini"] - 15 / 16) < 1e-12
+    assert np.isnan(map_shape_measures(np.zeros((2, 2)))["entropy"])
+
+
+def test_claims_are_decided_from_the_numbers():
+    import pandas as pd
+
+    from xaireport.report.cam_methods import check_claims
+
+    rows = []
+    for image in ("a", "b"):
+        rows += [
+            {"image": image, "method": "Grad-CAM", "area ≥ 0.5": 0.2, "entropy": 0.80, "Gini": 0.50},
+            {"image": image, "method": "AblationCAM", "area ≥ 0.5": 0.4, "entropy": 0.90, "Gini": 0.40},
+            {"image": image, "method": "ScoreCAM", "area ≥ 0.5": 0.3, "entropy": 0.85, "Gini": 0.45},
+        ]
+    diffuse, sharp = check_claims(pd.DataFrame(rows))
+    assert diffuse.holds and diffuse.images == 2 and "borne out" in diffuse.sentence()
+    assert not sharp.holds and sharp.images == 0 and "not borne out" in sharp.sentence()

@@ -138,6 +138,8 @@ def save_all(runs: list[CamRun], figures_dir: Path, results_dir: Path) -> None:
     save_csv(predictions_table(runs), results_dir / "predictions.csv")
     if runs and runs[0].faithfulness:
         save_csv(faithfulness_table(runs), results_dir / "faithfulness.csv")
+    if runs:
+        save_csv(shape_table(runs), results_dir / "shape.csv")
 
 
 @dataclass
@@ -174,3 +176,95 @@ def tabs_markdown(runs: list[CamRun], report, figures_dir: Path) -> str:
 
 
 __all__ = ["CamRun", "RankingVerdict", "ranking_verdict", "run", "tabs_markdown"]
+
+
+# --- Diffuse or sharp? (the claims a reader brings: AblationCAM "more diffuse", ScoreCAM "sharper") ---------
+
+
+def map_shape_measures(m: np.ndarray) -> dict[str, float]:
+    """How spread out one map (values in [0, 1]) is: the fraction of pixels at or above 0.5, the entropy of the
+    map as a distribution over pixels divided by its maximum log N (1 = uniform, i.e. fully diffuse), and the
+    Gini coefficient of its values (0 = uniform, → 1 = all mass on few pixels, i.e. sharp)."""
+    x = np.asarray(m, dtype=np.float64).ravel()
+    total = x.sum()
+    if total <= 0:
+        return {"area ≥ 0.5": 0.0, "entropy": float("nan"), "Gini": float("nan")}
+    p = x / total
+    nz = p[p > 0]
+    entropy = float(-(nz * np.log(nz)).sum() / np.log(x.size))
+    s = np.sort(x)
+    n = s.size
+    gini = float(((2 * np.arange(1, n + 1) - n - 1) * s).sum() / (n * total))
+    return {"area ≥ 0.5": float((x >= 0.5).mean()), "entropy": entropy, "Gini": gini}
+
+
+def shape_table(runs: list[CamRun]) -> pd.DataFrame:
+    """Per image and method: :func:`map_shape_measures`."""
+    rows = [
+        {"image": r.image.name, "method": LABELS[m], **map_shape_measures(res.map)}
+        for r in runs
+        for m, res in r.results.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def shape_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method: mean of each measure over the images, in display order."""
+    order = [LABELS[m] for m in METHODS if LABELS[m] in set(table["method"])]
+    out = table.groupby("method")[["area ≥ 0.5", "entropy", "Gini"]].mean().reindex(order)
+    out.index.name = "method"
+    return out
+
+
+@dataclass
+class ClaimCheck:
+    claim: str
+    holds: bool
+    images: int  # images on which the ordering holds
+    total: int
+    detail: str
+
+    def sentence(self) -> str:
+        verdict = "borne out" if self.holds else "not borne out"
+        return f"*{self.claim}*: **{verdict}** here — {self.detail} (on {self.images} of {self.total} images)."
+
+
+def check_claims(table: pd.DataFrame) -> list[ClaimCheck]:
+    """The assignment's two claims, decided from the numbers: AblationCAM is more diffuse than the other methods
+    (the highest mean entropy), ScoreCAM is sharper (the highest mean Gini); the areas ≥ 0.5 are reported beside."""
+    wide = table.pivot(index="image", columns="method")
+    methods = list(dict.fromkeys(table["method"]))
+    out = []
+    for label, measure, claim in (
+        ("AblationCAM", "entropy", "AblationCAM gives a more diffuse attribution map"),
+        ("ScoreCAM", "Gini", "ScoreCAM gives sharper, higher-contrast explanations"),
+    ):
+        if label not in methods or len(methods) < 2:
+            continue
+        others = [m for m in methods if m != label]
+        col = wide[measure]
+        wins = int((col[label] > col[others].max(axis=1)).sum())
+        means = col.mean()
+        holds = bool(means[label] > means[others].max())
+        area = wide["area ≥ 0.5"].mean()
+        detail = (
+            f"mean {measure} {means[label]:.3f} against "
+            + ", ".join(f"{means[o]:.3f} ({o})" for o in others)
+            + f"; area ≥ 0.5 {area[label]:.3f} against "
+            + ", ".join(f"{area[o]:.3f} ({o})" for o in others)
+        )
+        out.append(ClaimCheck(claim, holds, wins, len(col), detail))
+    return out
+
+
+def grid_size(classifier) -> tuple[int, int]:
+    """The target layer's spatial grid for the model's input crop (e.g. 7 × 7 for 224 px and stride 32)."""
+    import torch
+
+    from xaireport.models.anatomy import example_input
+
+    with torch.inference_mode():
+        a = classifier.features(example_input(classifier.model, classifier.crop_size))
+    if classifier.reshape_transform is not None:
+        a = classifier.reshape_transform(a)
+    return int(a.shape[-2]), int(a.shape[-1])

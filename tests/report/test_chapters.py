@@ -13,9 +13,10 @@ import qmd
 
 
 def pages(root: Path) -> list[str]:
-    """The pages the report renders, in order (``project.render`` of ``_quarto.yml``)."""
+    """The pages the report renders, in order (``project.render`` of ``_quarto.yml``), without the book (which
+    includes the chapters and renders to Typst only)."""
     config = yaml.safe_load((root / "_quarto.yml").read_text())
-    return config["project"]["render"]
+    return [p for p in config["project"]["render"] if p != "chapters/book.qmd"]
 
 
 #: Read from _quarto.yml, so that a new chapter is tested as soon as it is listed there.
@@ -66,7 +67,22 @@ def test_quarto_render_smoke(root):
     for page in pages(root):
         assert (site / page).with_suffix(".html").is_file()
         assert (site / page).with_suffix(".pdf").is_file()
-    assert (site / "report.pdf").is_file()
+    check_book(site / "report.pdf", pages(root))
+
+
+def check_book(pdf: Path, rendered: list[str]) -> None:
+    """The book PDF: one document whose top-level bookmarks are the chapters in order (then the bibliography),
+    with continuous page labels 1…n and one table of contents."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    top = [o.title for o in reader.outline if not isinstance(o, list)]
+    chapters = [(Path(__file__).resolve().parents[2] / p).read_text().splitlines()[0] for p in rendered[1:]]
+    assert top[: len(chapters)] == [c.lstrip("# ").split(" {#")[0] for c in chapters]
+    assert top[-1] == "Bibliography"
+    assert reader.page_labels == [str(i) for i in range(1, len(reader.pages) + 1)]
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert text.count("Table of contents") == 1
 
 
 @pytest.mark.slow

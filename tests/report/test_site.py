@@ -62,3 +62,16 @@ def test_provenance_names_commit_versions_and_device(root, tmp_path):
     assert rows["device"].startswith("cpu (") and "cores)" in rows["device"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", rows["rendered"])
     assert provenance.git_commit(tmp_path) == "not a git checkout"
+
+
+def test_footer_variables_name_the_render_date_and_profile(root):
+    import datetime as dt
+
+    from xaireport.report.render_info import variables
+
+    v = variables("offline", dt.datetime(2026, 11, 27, 9, 5, tzinfo=dt.timezone.utc))
+    assert v == {"render": {"date": "2026-11-27 09:05 UTC", "profile": "offline"}}
+    assert variables("")["render"]["profile"] == "default"
+    config = yaml.safe_load((root / "_quarto.yml").read_text())
+    assert "{{< var render.date >}}" in config["website"]["page-footer"]["center"]
+    assert config["project"]["pre-render"].endswith("render_info.py")

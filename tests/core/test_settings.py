@@ -136,3 +136,17 @@ def test_typed_sections_match_the_defaults(root):
     assert s.dissection.clip.arch == "ViT-S-32" and s.dissection.probe.size == 48
     assert s.dissection.models["places365"].model == "resnet18-places365"
     assert s.cams.methods == s["cams.methods"] and s.seed == 0
+
+
+def test_environment_overrides_apply_and_are_checked(root, monkeypatch):
+    from xaireport.core.settings import load
+
+    monkeypatch.setenv("XAIREPORT_OVERRIDES", '{"paths.cache": "/tmp/elsewhere", "lime.num_samples": 12}')
+    s = load(profile="smoke", project_dir=root)
+    assert s["paths.cache"] == "/tmp/elsewhere" and s.lime.num_samples == 12
+    monkeypatch.setenv("XAIREPORT_OVERRIDES", '{"lime.num_samples": 1}')
+    with pytest.raises(UserError, match=r"lime.num_samples = 1 is out of range"):
+        load(profile="smoke", project_dir=root)
+    monkeypatch.setenv("XAIREPORT_OVERRIDES", "[1]")
+    with pytest.raises(UserError, match=r"must be a JSON object"):
+        load(profile="smoke", project_dir=root)

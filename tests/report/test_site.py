@@ -75,3 +75,35 @@ def test_footer_variables_name_the_render_date_and_profile(root):
     config = yaml.safe_load((root / "_quarto.yml").read_text())
     assert "{{< var render.date >}}" in config["website"]["page-footer"]["center"]
     assert config["project"]["pre-render"].endswith("render_info.py")
+
+
+def test_tables_link_their_csv_files_relative_to_the_page(root, tmp_path):
+    from xaireport.report import open_report
+
+    rep = open_report("smoke")
+    csv = rep.results_dir("comparison") / "linked.csv"
+    csv.write_text("a\n1\n")
+    try:
+        line = rep.data_links(csv, tmp_path / "missing.csv")
+        assert line == "Data: [linked.csv](../data/results/smoke/comparison/linked.csv).\n"
+    finally:
+        csv.unlink()
+    assert rep.data_links(tmp_path / "missing.csv") == ""
+    assert "data/results/**/*.csv" in yaml.safe_load((root / "_quarto.yml").read_text())["project"]["resources"]
+
+
+def test_large_figures_print_within_the_pdf_text_area(tmp_path):
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from xaireport.report.figures import DPI, PRINT_HEIGHT_IN, PRINT_WIDTH_IN, save_figure
+
+    tall = save_figure(plt.figure(figsize=(8, 20)), tmp_path / "tall.png")
+    small = save_figure(plt.figure(figsize=(3, 2)), tmp_path / "small.png")
+    with Image.open(tall) as im:
+        w, h = im.size
+        dpi = im.info["dpi"][0]
+    assert h / dpi <= PRINT_HEIGHT_IN + 1e-3 and w / dpi <= PRINT_WIDTH_IN + 1e-3
+    assert h > 20 * DPI * 0.9  # the pixels are kept: the website shows the full-resolution figure
+    with Image.open(small) as im:
+        assert abs(im.info["dpi"][0] - DPI) < 1  # small figures keep their size

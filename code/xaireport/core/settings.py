@@ -413,6 +413,10 @@ def load(
         profile: comma-separated profile names; ``None`` reads ``$QUARTO_PROFILE`` (as during ``quarto render``).
         project_dir: the project folder; ``None`` uses ``$QUARTO_PROJECT_DIR`` or searches upwards from cwd.
         overrides: dotted keys to set last (the CLI's ``--device`` and the like), validated like the files.
+
+    ``$XAIREPORT_OVERRIDES``, a JSON object of dotted keys (``{"paths.cache": "/tmp/c"}``), is applied after the
+    files and before ``overrides``: how a render is pointed at another cache or device without editing a file
+    (``benchmarks/bench_render.py`` uses it for its cold renders).
     """
     root = Path(project_dir).resolve() if project_dir else find_project_dir()
     profiles = active_profiles(root, profile)
@@ -430,9 +434,26 @@ def load(
         if section is None:
             continue
         _merge_checked(merged, section, DEFAULTS, prefix="", source=src)
+    for dotted, value in _environment_overrides().items():
+        _merge_checked(merged, _nest(dotted, value), DEFAULTS, prefix="", source=Path("$XAIREPORT_OVERRIDES"))
     for dotted, value in (overrides or {}).items():
         _merge_checked(merged, _nest(dotted, value), DEFAULTS, prefix="", source=Path("command line"))
     return Settings(values=merged, project_dir=root, profiles=tuple(profiles))
+
+
+def _environment_overrides() -> dict[str, Any]:
+    import json
+
+    text = os.environ.get("XAIREPORT_OVERRIDES", "").strip()
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"$XAIREPORT_OVERRIDES is not JSON ({exc.msg}): give an object of dotted keys") from None
+    if not isinstance(data, dict):
+        raise UserError('$XAIREPORT_OVERRIDES must be a JSON object, e.g. {"paths.cache": "/tmp/cache"}')
+    return data
 
 
 def _known_profiles(root: Path) -> list[str]:

@@ -68,6 +68,12 @@ class Report:
             )
         return self._memo["classifier"]
 
+    def data_links(self, *paths: str | os.PathLike, page_dir: str = "chapters") -> str:
+        """A markdown line linking the CSV files behind a table (``Data: [iou.csv](…)``), relative to the page;
+        the site copies them (``project.resources`` in ``_quarto.yml``). Files that do not exist are left out."""
+        links = [f"[{Path(p).name}]({self.md_path(p, page_dir)})" for p in paths if Path(p).is_file()]
+        return f"Data: {', '.join(links)}.\n" if links else ""
+
     def banner(self) -> str:
         """Markdown for the profile's banner (a warning callout), or an empty string."""
         text = self.settings["banner"]

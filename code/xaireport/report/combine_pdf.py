@@ -20,10 +20,12 @@ BOOK = "chapters/book.qmd"
 
 
 def page_order(project_dir: Path) -> list[str]:
-    """Rendered pages (the book excluded) in ``project.render`` order, as output-relative PDF paths."""
+    """Rendered pages (the book excluded), the home page first, then ``project.render`` order, as output-relative
+    PDF paths."""
     config = yaml.safe_load((project_dir / "_quarto.yml").read_text(encoding="utf-8"))
     pages = config.get("project", {}).get("render") or []
-    return [str(Path(p).with_suffix(".pdf")) for p in pages if p.endswith(".qmd") and p != BOOK]
+    pdfs = [str(Path(p).with_suffix(".pdf")) for p in pages if p.endswith(".qmd") and p != BOOK]
+    return sorted(pdfs, key=lambda p: p != "index.pdf")  # the home page first (it renders last)
 
 
 def publish_book(output_dir: Path, rendered: list[str], target: str = "report.pdf") -> Path | None:

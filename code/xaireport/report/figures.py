@@ -14,15 +14,39 @@ import numpy as np  # noqa: E402
 
 DPI = 110
 
+#: The largest printed size of a figure, in inches: the A4 text area of the PDFs (17 cm wide with 2 cm margins;
+#: 22.5 cm of its 25.7 cm height, leaving room for the caption and the page number).
+PRINT_WIDTH_IN, PRINT_HEIGHT_IN = 17 / 2.54, 22.5 / 2.54
+
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike) -> Path:
+    """Save as PNG (atomically). A figure larger than the PDF's text area keeps its pixels but gets a higher
+    resolution in its metadata, so that Typst prints it within the text area (the website shows the pixels)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
     fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
     plt.close(fig)
+    fit_to_print(tmp)
     os.replace(tmp, p)
     return p
+
+
+def print_dpi(width_px: int, height_px: int, dpi: float = DPI) -> float:
+    """The resolution at which a ``width_px`` × ``height_px`` image prints within the text area (``dpi`` when it
+    already does)."""
+    return max(dpi, width_px / PRINT_WIDTH_IN, height_px / PRINT_HEIGHT_IN)
+
+
+def fit_to_print(png: Path) -> None:
+    """Rewrite the PNG's resolution metadata (pixels unchanged) so that it prints within the text area."""
+    from PIL import Image
+
+    with Image.open(png) as im:
+        im.load()
+        dpi = print_dpi(*im.size)
+        if dpi > DPI + 1e-6:
+            im.save(png, format="PNG", dpi=(dpi, dpi))
 
 
 def image_grid(

@@ -468,6 +468,8 @@ def top_units_markdown(ch: Chapter, report) -> str:
                 "similarity, category).",
                 f"tbl-dissection-top-{k}",
             )
+            + "\n"
+            + report.data_links(ch.csvs[k])
         )
     for k, png in ch.unit_pngs.items():
         label = MODEL_LABELS[k]

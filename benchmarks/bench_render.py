@@ -1,0 +1,93 @@
+"""Cold and warm renders, page by page, and where the time goes.
+
+For each page of ``project.render`` (the book excluded): a **cold** render (an empty result cache, through
+``$XAIREPORT_OVERRIDES``; the project's own cache is not touched) and a **warm** one (the same cache again), with
+``quarto render PAGE --profile P`` when Quarto is on PATH (``--harness`` forces the test suite's nbclient harness,
+which executes the page's cells in one kernel without Quarto). Then the fixed costs a warm page pays: starting
+Python and importing the report's package, importing torch, and loading the profile's classifier.
+
+Usage: ``python benchmarks/bench_render.py [--profile smoke] [--pages index.qmd,chapters/lime.qmd] [--harness]``.
+Prints one line per page: cold s, warm s, and the warm/cold ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pages() -> list[str]:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_quarto.yml").read_text())
+    return [p for p in config["project"]["render"] if p != "chapters/book.qmd"]
+
+
+def render(page: str, profile: str, cache: Path, harness: bool) -> float:
+    env = {**os.environ, "XAIREPORT_OVERRIDES": json.dumps({"paths.cache": str(cache)}), "TQDM_DISABLE": "1"}
+    env["QUARTO_PYTHON"] = sys.executable
+    start = time.perf_counter()
+    if harness:
+        code = (
+            "import sys; sys.path.insert(0, 'tests'); import qmd; from pathlib import Path; "
+            f"qmd.execute(Path({page!r}).resolve(), Path('.').resolve(), profile={profile!r})"
+        )
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
+    else:
+        subprocess.run(["quarto", "render", page, "--profile", profile], cwd=ROOT, env=env, check=True,
+                       capture_output=True)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def fixed_costs(profile: str) -> dict[str, float]:
+    """Seconds for: Python + the report package without torch; + torch; + loading the profile's classifier."""
+
+    def timed(code: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+    base = timed("import xaireport.report.tables, xaireport.core.settings")
+    torch_ = timed("import xaireport.report.tables, torch, torchvision")
+    model = timed(
+        "from xaireport.core.settings import load; from xaireport import models; "
+        f"s = load(profile={profile!r}); models.load(s['classifier.model'], s.path('classifier.weights'), 'cpu')"
+    )
+    return {"python + package": base, "+ torch": torch_ - base, "+ classifier load": model - torch_}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--profile", default="smoke")
+    p.add_argument("--pages", help="comma-separated pages (default: every page of project.render but the book)")
+    p.add_argument("--harness", action="store_true", help="execute the pages with nbclient instead of Quarto")
+    args = p.parse_args()
+    harness = args.harness or shutil.which("quarto") is None
+    chosen = args.pages.split(",") if args.pages else pages()
+    print(f"# profile {args.profile}, {'nbclient harness' if harness else 'quarto render'}, {os.cpu_count()} CPUs")
+    print(f"{'page':40s}{'cold s':>9s}{'warm s':>9s}{'warm/cold':>11s}")
+    totals = [0.0, 0.0]
+    with tempfile.TemporaryDirectory() as d:
+        cache = Path(d) / "cache"
+        for page in chosen:
+            cold = render(page, args.profile, cache, harness)
+            warm = render(page, args.profile, cache, harness)
+            totals[0] += cold
+            totals[1] += warm
+            print(f"{page:40s}{cold:9.1f}{warm:9.1f}{warm / cold:10.2f}x", flush=True)
+    print(f"{'total':40s}{totals[0]:9.1f}{totals[1]:9.1f}{totals[1] / totals[0]:10.2f}x")
+    costs = fixed_costs(args.profile)
+    print("# fixed costs of one kernel (seconds): " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()))
+
+
+if __name__ == "__main__":
+    main()

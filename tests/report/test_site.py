@@ -107,3 +107,14 @@ def test_large_figures_print_within_the_pdf_text_area(tmp_path):
     assert h > 20 * DPI * 0.9  # the pixels are kept: the website shows the full-resolution figure
     with Image.open(small) as im:
         assert abs(im.info["dpi"][0] - DPI) < 1  # small figures keep their size
+
+
+def test_large_tables_are_sortable_and_searchable_on_the_site_only():
+    from xaireport.report.tables import interactive
+
+    df = pd.DataFrame({"unit": [3, 1, 2], "description": ["sky", "dog <b>", "tree"], "similarity": [0.5, 0.25, 0.75]})
+    md = interactive(df, "units-x")
+    assert md.startswith('::: {.content-visible when-format="html"}\n```{=html}\n') and md.endswith("```\n:::\n")
+    assert md.count("<tr>") == 4 and "dog &lt;b&gt;" in md  # header + 3 rows, text escaped
+    assert 'id="units-x-filter"' in md and 'getElementById("units-x")' in md and "http" not in md
+    assert '<td style="text-align:right">0.250</td>' in md

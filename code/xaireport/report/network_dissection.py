@@ -18,6 +18,7 @@ from xaireport.methods.dissect.labels import ModelDissection
 from xaireport.methods.dissect.probe import ProbeSet, load_probe
 from xaireport.report import markdown
 from xaireport.report.figures import save_figure
+from xaireport.report.tables import interactive
 from xaireport.results import dissect
 
 RANDOM_KEY = "random"  # the random-weight ResNet-18 dissected as the null distribution
@@ -470,6 +471,10 @@ def top_units_markdown(ch: Chapter, report) -> str:
             )
             + "\n"
             + report.data_links(ch.csvs[k])
+            + "\n"
+            + interactive(
+                t, f"units-{k}", f"All {len(t)} units of {MODEL_LABELS[k]} (sort by a column, filter by any text):"
+            )
         )
     for k, png in ch.unit_pngs.items():
         label = MODEL_LABELS[k]

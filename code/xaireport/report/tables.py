@@ -69,3 +69,60 @@ def show_table(df: pd.DataFrame, digits: int = 3):
     from IPython.display import Markdown
 
     return Markdown(markdown(df, digits))
+
+
+#: Sorting (click a header) and filtering (type in the box) for the site's large tables: plain JavaScript in the
+#: page, no library and no network.
+_SORT_FILTER_JS = """
+<script>
+(function () {
+  const box = document.getElementById("%(id)s-filter"), table = document.getElementById("%(id)s");
+  const body = table.tBodies[0], rows = Array.from(body.rows), count = document.getElementById("%(id)s-count");
+  box.addEventListener("input", () => {
+    const q = box.value.toLowerCase(); let shown = 0;
+    rows.forEach(r => { const hit = r.textContent.toLowerCase().includes(q); r.hidden = !hit; shown += hit; });
+    count.textContent = shown + " of " + rows.length + " rows";
+  });
+  Array.from(table.tHead.rows[0].cells).forEach((th, col) => {
+    th.style.cursor = "pointer"; th.title = "sort";
+    th.addEventListener("click", () => {
+      const up = th.dataset.order !== "asc"; th.dataset.order = up ? "asc" : "desc";
+      const key = r => { const t = r.cells[col].textContent.trim(), n = parseFloat(t); return isNaN(n) ? t : n; };
+      rows.sort((a, b) => { const x = key(a), y = key(b); return (x > y ? 1 : x < y ? -1 : 0) * (up ? 1 : -1); });
+      rows.forEach(r => body.appendChild(r));
+    });
+  });
+})();
+</script>
+"""
+
+
+def interactive(df: pd.DataFrame, table_id: str, intro: str = "", digits: int = 3) -> str:
+    """Markdown (for an ``output: asis`` cell) that shows the whole table on the website, sortable by any column
+    and filtered by a search box, after the markdown ``intro``; nothing in other formats (the PDF shows the page's
+    static top-N table)."""
+    import html as _html
+
+    d = formatted(df, digits)
+    numeric = set(d.attrs["numeric"])
+    head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in d.columns)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td style="text-align:{"right" if c in numeric else "left"}">{_html.escape(str(v))}</td>'
+            for c, v in zip(d.columns, row)
+        )
+        + "</tr>"
+        for row in d.itertuples(index=False)
+    )
+    return (
+        '::: {.content-visible when-format="html"}\n'
+        + (f"{intro}\n\n" if intro else "")
+        + "```{=html}\n"
+        + f'<input id="{table_id}-filter" type="search" placeholder="filter rows" class="form-control form-control-sm" '
+        f'style="max-width:20em;display:inline-block"> <span id="{table_id}-count">{len(d)} rows</span>\n'
+        f'<div style="max-height:28em;overflow:auto"><table id="{table_id}" class="table table-sm table-striped small">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>\n"
+        + _SORT_FILTER_JS % {"id": table_id}
+        + "```\n:::\n"
+    )

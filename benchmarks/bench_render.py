@@ -28,8 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def pages() -> list[str]:
     import yaml
 
+    from xaireport.report.combine_pdf import BOOK
+
     config = yaml.safe_load((ROOT / "_quarto.yml").read_text())
-    return [p for p in config["project"]["render"] if p != "chapters/book.qmd"]
+    return [p for p in config["project"]["render"] if p != BOOK]
 
 
 def render(page: str, profile: str, cache: Path, harness: bool) -> float:

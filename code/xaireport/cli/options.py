@@ -173,15 +173,12 @@ def parse_methods(text: str | None, default: list[str], extra: tuple[str, ...] =
 def load_classifier(args: argparse.Namespace, settings):
     """The classifier the options and settings name: ``--model``/``--weights``/``--classes``/``--target-layer``
     override ``classifier.*``; with ``--model`` given, the settings' weights, classes and layer (which belong to
-    the settings' model) are not used."""
+    the settings' model) are not used. The name and ``--weights`` are checked by :func:`load_inputs` first."""
     from xaireport import models
 
     own = args.model is None  # the settings' model: its weights/classes/layer settings apply
-    name = args.model or settings["classifier.model"]
-    check_model_name(name)
-    check_weights_file(args.weights)
     return models.load(
-        name,
+        args.model or settings["classifier.model"],
         args.weights or (settings.path("classifier.weights") if own else None),
         device=settings["device"],
         classes=args.classes or (settings.path("classifier.classes") if own else None),

@@ -127,11 +127,7 @@ def retarget(clf: Classifier, layer: str) -> Classifier:
     from xaireport.models import anatomy
 
     anatomy.check_layer_name(clf.model, layer)
-    size = clf.crop_size
-
-    def parts(m):
-        return anatomy.split(m, layer, size)
-
+    parts = anatomy.splitter(layer, clf.crop_size)
     features, head = parts(clf.model)
     return dataclasses.replace(
         clf, target_layer=clf.model.get_submodule(layer), features=features, head=head, split=parts

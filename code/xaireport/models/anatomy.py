@@ -73,7 +73,7 @@ def transformer_kind(model: nn.Module) -> str | None:
     return None
 
 
-def _transformer_layer(model: Any, kind: str) -> str:
+def _transformer_layer(model: Any) -> str:
     names = [n for n, _ in model.named_modules()]
     wanted = ("norm1", "ln_1")
     candidates = [n for n in names if n.rsplit(".", 1)[-1] in wanted]
@@ -120,7 +120,7 @@ def find_target_layer(model: nn.Module, size: int) -> str:
     """The dotted name of the default target layer (rules in the module docstring)."""
     kind = transformer_kind(model)
     if kind is not None:
-        return _transformer_layer(model, kind)
+        return _transformer_layer(model)
     x = example_input(model, size)
     m: Any = model
     if hasattr(m, "forward_features") and hasattr(m, "forward_head"):  # timm
@@ -241,6 +241,15 @@ def heads_agree(head: Callable, activations: torch.Tensor, expected: torch.Tenso
         return False
     scale = float(expected.abs().max()) or 1.0
     return bool(torch.allclose(got, expected, rtol=1e-4, atol=1e-4 * scale))
+
+
+def splitter(layer: str, size: int) -> Callable[[nn.Module], tuple[Callable, Callable | None]]:
+    """``model -> split(model, layer, size)``: the ``Classifier.split`` of a classifier explained at ``layer``."""
+
+    def parts(model: nn.Module) -> tuple[Callable, Callable | None]:
+        return split(model, layer, size)
+
+    return parts
 
 
 class _Stop(Exception):

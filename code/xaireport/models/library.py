@@ -180,9 +180,7 @@ def assemble(
     layer = anatomy.find_target_layer(model, size)
     kind = anatomy.transformer_kind(model)
 
-    def parts(m: Any) -> tuple[Any, Any]:
-        return anatomy.split(m, layer, size)
-
+    parts = anatomy.splitter(layer, size)
     features, head = parts(model)
     if categories is None:
         with torch.no_grad():

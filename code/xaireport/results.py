@@ -8,22 +8,26 @@ and chapter 1's activations stay cached (tested).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xaireport.core.cache import ResultCache, bytes_digest, make_key
 from xaireport.images import LoadedImage
 from xaireport.models import Classifier
+from xaireport.models.description import LazyClassifier, real
+
+#: A loaded classifier, or one that loads on first use (a page's results read from the cache need no network).
+AnyClassifier = Classifier | LazyClassifier
 
 if TYPE_CHECKING:
     import torch
 
-    from xaireport.methods.cams.base import CamResult
     from xaireport.methods.dissect.encoders import Clip
     from xaireport.methods.dissect.labels import ModelDissection
     from xaireport.methods.dissect.probe import ProbeSet
-    from xaireport.methods.lime import LimeResult
+    from xaireport.methods.explanations import CamResult, LimeResult
 
 _INPUTS = ("models", "images.py", "core/device.py")
 
@@ -32,6 +36,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "cam": ("methods/cams", "core/inference.py", *_INPUTS),
     "faithfulness": ("methods/faithfulness.py", "methods/agreement.py", *_INPUTS),
     "lime": ("methods/lime.py", *_INPUTS),
+    "sanity": ("methods/sanity.py", "report/sanity_checks.py", "methods/cams", "methods/lime.py", *_INPUTS),
     "clip": ("methods/dissect/encoders.py", "images.py", "core/device.py"),
     "activations": ("methods/dissect/encoders.py", *_INPUTS),
     "descriptions": ("methods/dissect/similarity.py", "methods/dissect/labels.py", "methods/dissect/concepts.py"),
@@ -40,7 +45,7 @@ CODE: dict[str, tuple[str, ...]] = {
 SEGMENTATION = "quickshift(kernel_size=4, max_dist=200, ratio=0.2)"
 
 
-def model_parts(classifier: Classifier) -> dict[str, str]:
+def model_parts(classifier: AnyClassifier) -> dict[str, str]:
     """What a result depends on from the classifier: its name, weights, target layer and class names."""
     return {
         "model": classifier.name,
@@ -53,7 +58,7 @@ def model_parts(classifier: Classifier) -> dict[str, str]:
 # --- Chapter 2: CAMs and their faithfulness -------------------------------------------------------------
 
 
-def cam_key(classifier: Classifier, image: LoadedImage, method: str, target: int | None) -> str:
+def cam_key(classifier: AnyClassifier, image: LoadedImage, method: str, target: int | None) -> str:
     return make_key(
         code=CODE["cam"],
         kind="cam",
@@ -66,7 +71,7 @@ def cam_key(classifier: Classifier, image: LoadedImage, method: str, target: int
 
 def cached_cam(
     cache: ResultCache,
-    classifier: Classifier,
+    classifier: AnyClassifier,
     image: LoadedImage,
     method: str,
     target: int | None = None,
@@ -75,17 +80,17 @@ def cached_cam(
     """:func:`xaireport.methods.cams.explain`, cached by model weights, image bytes, method, target and the
     CAM code's version."""
     from xaireport.methods.cams import explain
-    from xaireport.methods.cams.base import CamResult
+    from xaireport.methods.explanations import CamResult
 
     def compute():
-        r = explain(classifier, image.array, method, target, batch_size=batch_size)
+        r = explain(real(classifier), image.array, method, target, batch_size=batch_size)
         return {"map": r.map}, {
             "method": method,
             "class_index": r.class_index,
             "class_name": r.class_name,
             "score": r.score,
             "seconds": r.seconds,
-            "device": str(classifier.device),
+            "device": str(real(classifier).device),
         }
 
     arrays, meta = cache.get_or_compute("cams", cam_key(classifier, image, method, target), compute)
@@ -105,7 +110,7 @@ def map_digest(a: np.ndarray) -> str:
 
 def cached_faithfulness(
     cache: ResultCache,
-    classifier: Classifier,
+    classifier: AnyClassifier,
     image: LoadedImage,
     result: CamResult,
     percentiles: list[int],
@@ -113,8 +118,6 @@ def cached_faithfulness(
     seed: int,
 ) -> dict[str, float]:
     """:func:`xaireport.methods.faithfulness.scores` of one map, cached by the map's bytes and the settings."""
-    from xaireport.methods import faithfulness
-
     key = make_key(
         code=CODE["faithfulness"],
         kind="faithfulness",
@@ -128,8 +131,10 @@ def cached_faithfulness(
     )
 
     def compute():
+        from xaireport.methods import faithfulness
+
         s = faithfulness.scores(
-            classifier,
+            real(classifier),
             classifier.crop(image.array),
             result.map,
             result.class_index,
@@ -146,7 +151,7 @@ def cached_faithfulness(
 
 
 def lime_key(
-    classifier: Classifier, image: LoadedImage, num_samples: int, num_features: int, seed: int, target: int | None
+    classifier: AnyClassifier, image: LoadedImage, num_samples: int, num_features: int, seed: int, target: int | None
 ) -> str:
     return make_key(
         code=CODE["lime"],
@@ -163,7 +168,7 @@ def lime_key(
 
 def cached_lime(
     cache: ResultCache,
-    classifier: Classifier,
+    classifier: AnyClassifier,
     image: LoadedImage,
     num_samples: int,
     num_features: int,
@@ -172,10 +177,12 @@ def cached_lime(
     batch_size: int | None = None,
 ) -> LimeResult:
     """:func:`xaireport.methods.lime.explain`, cached by weights, image bytes, parameters, seed and LIME's code."""
-    from xaireport.methods.lime import LimeResult, explain
+    from xaireport.methods.explanations import LimeResult
 
     def compute():
-        r = explain(classifier, image.array, num_samples, num_features, seed, target, batch_size=batch_size)
+        from xaireport.methods.lime import explain
+
+        r = explain(real(classifier), image.array, num_samples, num_features, seed, target, batch_size=batch_size)
         return (
             {"segments": r.segments, "weights": r.weights, "mask": r.mask, "heatmap": r.heatmap},
             {
@@ -200,6 +207,33 @@ def cached_lime(
         r2=m["r2"],
         seconds=m["seconds"],
     )
+
+
+# --- Chapter 5: sanity checks --------------------------------------------------------------------------
+
+
+def cached_sanity(
+    cache: ResultCache,
+    classifier: AnyClassifier,
+    images: list[LoadedImage],
+    methods: list[str],
+    settings: Any,
+    compute: Callable[[], tuple[dict[str, np.ndarray], dict[str, Any]]],
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """A whole sanity-check run (``compute``: :meth:`xaireport.report.sanity_checks.SanityRun.record`), cached
+    by the classifier, the images' bytes, the methods, the settings its explanations depend on and the code of
+    the randomization, the methods and the run. Each of its explanations is cached on its own as well."""
+    key = make_key(
+        code=CODE["sanity"],
+        kind="sanity",
+        **model_parts(classifier),
+        images=[im.digest for im in images],
+        methods=methods,
+        seed=settings["seed"],
+        lime=[settings["sanity.lime_num_samples"], settings["lime.num_features"]],
+        segmentation=SEGMENTATION,
+    )
+    return cache.get_or_compute("sanity", key, compute)
 
 
 # --- Chapter 1: CLIP-Dissect ----------------------------------------------------------------------------

@@ -6,11 +6,13 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
-
-import torch
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from xaireport.core.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -26,6 +28,8 @@ def resolve(device: str | torch.device | None = None) -> torch.device:
     Raises:
         UserError: the named device does not exist on this machine.
     """
+    import torch
+
     if isinstance(device, torch.device):
         return device
     if device in (None, "", "auto"):
@@ -46,7 +50,29 @@ def resolve(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
+def name(device: str | None = None) -> str:
+    """The name of the device :func:`resolve` picks (``cpu``, ``cuda``, ``mps``, ``cuda:1``), without importing
+    torch when the answer is certain: the setting says ``cpu``, or it is ``auto`` on a machine with no GPU device
+    node (``/dev/nvidia*``, ``/dev/dxg`` for WSL, ``/dev/kfd`` for ROCm) that is not an Apple-silicon Mac. Any
+    other case asks torch."""
+    if device == "cpu" or (device in (None, "", "auto") and not _gpu_possible()):
+        return "cpu"
+    return str(resolve(device))
+
+
+def _gpu_possible() -> bool:
+    import platform
+    import sys
+
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"
+    dev = Path("/dev")
+    return any(dev.glob("nvidia[0-9]*")) or (dev / "dxg").exists() or (dev / "kfd").exists()
+
+
 def _use_all_cores() -> None:
+    import torch
+
     n = os.cpu_count() or 1
     if torch.get_num_threads() < n:
         torch.set_num_threads(n)
@@ -61,6 +87,8 @@ def map_batches(fn: Callable[[T], R], items: Iterable[T], device: torch.device) 
     ``torch.inference_mode()`` is); it runs with one intra-op thread, and the thread count is restored after.
     On a GPU, or with one core, this is the plain ``map``.
     """
+    import torch
+
     workers = torch.get_num_threads() if device.type == "cpu" else 1
     if workers <= 1:
         yield from map(fn, items)

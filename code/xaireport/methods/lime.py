@@ -25,7 +25,6 @@ surrogate (for the explained label; lime keeps it only for the last label it fit
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -35,35 +34,8 @@ from xaireport.core import progress
 from xaireport.core.device import map_batches
 from xaireport.core.errors import UserError
 from xaireport.core.inference import fast_forward
+from xaireport.methods.explanations import LimeResult
 from xaireport.models import Classifier
-
-
-@dataclass
-class LimeResult:
-    """One LIME explanation.
-
-    Attributes:
-        image: the 224×224 RGB uint8 crop that was explained.
-        segments: int 224×224 superpixel ids (0…S−1).
-        weights: float S, the surrogate's weight of each superpixel for the class.
-        mask: bool 224×224, the ``num_features`` superpixels with the largest positive weights.
-        heatmap: float 224×224 in [0, 1], each pixel its superpixel's weight, positive weights scaled by the
-            largest (negative weights → 0).
-        class_index, class_name, score: the explained class and its softmax probability.
-        r2: the surrogate's weighted R² on the perturbed samples.
-        seconds: wall time.
-    """
-
-    image: np.ndarray
-    segments: np.ndarray
-    weights: np.ndarray
-    mask: np.ndarray
-    heatmap: np.ndarray
-    class_index: int
-    class_name: str
-    score: float
-    r2: float
-    seconds: float
 
 
 class FastLimeImageExplainer(lime_image.LimeImageExplainer):

@@ -73,15 +73,11 @@ class Classifier:
 
     def crop(self, image: np.ndarray) -> np.ndarray:
         """RGB uint8 H×W×3 → the RGB uint8 image the model sees (shorter side to ``resize_to`` with the model's
-        interpolation, centre crop ``crop_size``), as its reference transform computes it."""
-        import numpy as np
-        import torchvision.transforms.functional as TF
-        from PIL import Image
+        interpolation, centre crop ``crop_size``), as its reference transform computes it
+        (:func:`xaireport.models.preprocessing.crop`)."""
+        from xaireport.models.preprocessing import crop
 
-        pil = Image.fromarray(np.ascontiguousarray(image))
-        pil = TF.resize(pil, self.resize_to, interpolation=TF.InterpolationMode(self.interpolation))
-        pil = TF.center_crop(pil, [self.crop_size, self.crop_size])
-        return np.asarray(pil, dtype=np.uint8).copy()
+        return crop(image, self.resize_to, self.crop_size, self.interpolation)
 
     def with_model(self, model: nn.Module, weights_id: str) -> Classifier:
         """The same classifier (preprocessing, classes, target layer by name) around another network of the same

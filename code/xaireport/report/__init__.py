@@ -17,8 +17,11 @@ from xaireport import images as images_mod
 from xaireport import models
 from xaireport.core import progress
 from xaireport.core.cache import ResultCache
+from xaireport.core.device import name as device_name
 from xaireport.core.settings import Settings
 from xaireport.core.settings import load as load_settings
+from xaireport.models import description
+from xaireport.models.description import LazyClassifier
 
 
 @dataclass
@@ -56,16 +59,22 @@ class Report:
             )
         return self._memo["images"]
 
-    def classifier(self) -> models.Classifier:
-        """The classifier of chapters 2-5 (``classifier.model``, ``.weights``, ``.classes``, ``.target_layer``)."""
+    def classifier(self) -> LazyClassifier:
+        """The classifier of chapters 2-5 (``classifier.model``, ``.weights``, ``.classes``, ``.target_layer``).
+
+        It loads its network on first use (:class:`~xaireport.models.description.LazyClassifier`): its name,
+        weights digest, target layer, classes and crop come from its cached description, so a page whose
+        results are all cached never imports torch."""
         if "classifier" not in self._memo:
-            self._memo["classifier"] = models.load(
-                self.settings["classifier.model"],
-                self.settings.path("classifier.weights"),
-                device=self.settings["device"],
-                classes=self.settings.path("classifier.classes"),
-                target_layer=self.settings["classifier.target_layer"],
-            )
+            s = self.settings
+            args = (s["classifier.model"], s.path("classifier.weights"))
+            classes, layer = s.path("classifier.classes"), s["classifier.target_layer"]
+
+            def load() -> models.Classifier:
+                return models.load(*args, device=s["device"], classes=classes, target_layer=layer)
+
+            key = description.info_key(*args, classes, layer)
+            self._memo["classifier"] = LazyClassifier(load, self.cache, key, device_name(s["device"]))
         return self._memo["classifier"]
 
     def data_links(self, *paths: str | os.PathLike, page_dir: str = "chapters") -> str:

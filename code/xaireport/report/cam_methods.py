@@ -13,7 +13,7 @@ from xaireport.core import progress
 from xaireport.core.fileio import save_csv
 from xaireport.images import LoadedImage
 from xaireport.methods.cams import LABELS, METHODS, check_methods
-from xaireport.methods.cams.base import CamResult
+from xaireport.methods.explanations import CamResult
 from xaireport.outputs import overlay, write_cam_outputs
 from xaireport.report.figures import image_grid, save_figure
 from xaireport.results import cached_cam, cached_faithfulness
@@ -259,12 +259,6 @@ def check_claims(table: pd.DataFrame) -> list[ClaimCheck]:
 
 def grid_size(classifier) -> tuple[int, int]:
     """The target layer's spatial grid for the model's input crop (e.g. 7 × 7 for 224 px and stride 32)."""
-    import torch
+    from xaireport.models.description import LazyClassifier, feature_grid
 
-    from xaireport.models.anatomy import example_input
-
-    with torch.inference_mode():
-        a = classifier.features(example_input(classifier.model, classifier.crop_size))
-    if classifier.reshape_transform is not None:
-        a = classifier.reshape_transform(a)
-    return int(a.shape[-2]), int(a.shape[-1])
+    return classifier.grid if isinstance(classifier, LazyClassifier) else feature_grid(classifier)

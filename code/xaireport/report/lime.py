@@ -15,7 +15,7 @@ from xaireport.core import progress
 from xaireport.core.fileio import save_csv
 from xaireport.images import LoadedImage
 from xaireport.methods.agreement import iou
-from xaireport.methods.lime import LimeResult
+from xaireport.methods.explanations import LimeResult
 from xaireport.outputs import boundaries, hide_rest, write_lime_outputs
 from xaireport.report.figures import image_grid, save_figure
 from xaireport.results import SEGMENTATION, cached_lime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,13 +14,14 @@ from xaireport import models
 from xaireport.core.fileio import save_csv
 from xaireport.methods.dissect.categories import CATEGORIES, categorize, scene_words
 from xaireport.methods.dissect.concepts import load_concepts
-from xaireport.methods.dissect.encoders import load_clip
-from xaireport.methods.dissect.labels import ModelDissection
 from xaireport.methods.dissect.probe import ProbeSet, load_probe
 from xaireport.report import markdown
 from xaireport.report.figures import save_figure
 from xaireport.report.tables import interactive
 from xaireport.results import dissect
+
+if TYPE_CHECKING:
+    from xaireport.methods.dissect.labels import ModelDissection
 
 RANDOM_KEY = "random"  # the random-weight ResNet-18 dissected as the null distribution
 NULL_QUANTILE = 0.95
@@ -65,6 +67,8 @@ class DissectionRun:
 
 def run(report) -> DissectionRun:
     """Load both models, CLIP, the probe set and the concepts from the settings, and dissect (cached)."""
+    from xaireport.methods.dissect.encoders import load_clip
+
     s = report.settings
     d = lambda k: s[f"dissection.{k}"]  # noqa: E731
     device, seed = s["device"], s["seed"]

@@ -57,7 +57,7 @@ def device_name(device) -> str:
     """``cpu (<CPU model>, N cores)`` or ``cuda:0 (<GPU name>)``."""
     import os
 
-    if getattr(device, "type", str(device)) == "cuda":
+    if str(device).split(":")[0] == "cuda":
         import torch
 
         return f"{device} ({torch.cuda.get_device_name(device)})"

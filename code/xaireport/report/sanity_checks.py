@@ -19,10 +19,11 @@ from xaireport.core.cache import ResultCache
 from xaireport.images import LoadedImage
 from xaireport.methods.cams import LABELS as CAM_LABELS
 from xaireport.methods.cams import METHODS as CAM_METHODS
-from xaireport.methods.sanity import Block, blocks, jaccard, randomize, similarities, top_superpixels
+from xaireport.methods.sanity import Block, blocks, initializer, jaccard, randomize, similarities, top_superpixels
 from xaireport.models import Classifier
+from xaireport.models.description import real
 from xaireport.report.figures import image_grid, save_figure
-from xaireport.results import cached_cam, cached_lime
+from xaireport.results import cached_cam, cached_lime, cached_sanity
 
 #: The methods this chapter can check: the registered CAMs and LIME.
 LABELS = {**CAM_LABELS, "lime": "LIME"}
@@ -42,13 +43,52 @@ class Explanation:
 class SanityRun:
     """The trained model's explanations and every randomized model's, compared."""
 
-    classifier: Classifier
     order: list[Block]
     methods: list[str]
     cascade: pd.DataFrame
     independent: pd.DataFrame
     first_maps: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (method, step) → map, 1st image
     first_crop: np.ndarray | None = None
+    initializer: str = ""  # how the blocks were re-initialised (:func:`xaireport.methods.sanity.initializer`)
+
+    def record(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(arrays, meta) for the result cache; :meth:`from_record` inverts it."""
+        arrays = {f"map/{m}/{step}": a for (m, step), a in self.first_maps.items()}
+        if self.first_crop is not None:
+            arrays["first_crop"] = self.first_crop
+        meta: dict[str, Any] = {
+            "order": [[b.name, list(b.modules)] for b in self.order],
+            "methods": self.methods,
+            "initializer": self.initializer,
+        }
+        for mode in ("cascade", "independent"):
+            t: pd.DataFrame = getattr(self, mode)
+            meta[mode] = {c: t[c].tolist() for c in ("method", "image", "randomized")}
+            for c in COLUMNS:
+                if c not in meta[mode]:
+                    arrays[f"{mode}/{c}"] = t[c].to_numpy()
+        return arrays, meta
+
+    @classmethod
+    def from_record(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> SanityRun:
+        tables = {
+            mode: pd.DataFrame({c: meta[mode][c] if c in meta[mode] else arrays[f"{mode}/{c}"] for c in COLUMNS})
+            for mode in ("cascade", "independent")
+        }
+        maps = {}
+        for k, a in arrays.items():
+            if k.startswith("map/"):
+                _, m, step = k.split("/")
+                maps[m, int(step)] = a
+        return cls(
+            [Block(n, tuple(mods)) for n, mods in meta["order"]],
+            list(meta["methods"]),
+            tables["cascade"],
+            tables["independent"],
+            maps,
+            arrays.get("first_crop"),
+            meta["initializer"],
+        )
 
 
 def explain_one(
@@ -101,7 +141,8 @@ def run_checks(
         (m, im.name): explain_one(cache, clf, im, m, targets[im.name], settings) for im in images for m in methods
     }
     first = images[0]
-    run = SanityRun(clf, order, methods, pd.DataFrame(), pd.DataFrame(), first_crop=clf.crop(first.array))
+    run = SanityRun(order, methods, pd.DataFrame(), pd.DataFrame(), first_crop=clf.crop(first.array))
+    run.initializer = initializer(clf)
     cascade = [compare(m, im.name, 0, "", trained[m, im.name], trained[m, im.name]) for im in images for m in methods]
     independent: list[dict[str, Any]] = []
     for m in methods:
@@ -140,11 +181,19 @@ def image_count(setting: int | None, device_type: str) -> int | None:
 
 
 def run(report) -> SanityRun:
-    """Chapter 5 with the report's settings: ``sanity.images`` images (:func:`image_count`), ``sanity.methods``."""
+    """Chapter 5 with the report's settings: ``sanity.images`` images (:func:`image_count`), ``sanity.methods``.
+
+    The whole run is cached (:func:`xaireport.results.cached_sanity`): with every explanation cached, building
+    the randomized networks only to look their maps up would still cost a minute."""
     s = report.settings
     clf = report.classifier()
-    images = report.images()[: image_count(s["sanity.images"], clf.device.type)]
-    return run_checks(clf, images, list(s["sanity.methods"]), report.cache, s)
+    images = report.images()[: image_count(s["sanity.images"], clf.device_type)]
+    methods = list(s["sanity.methods"])
+
+    def compute() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return run_checks(real(clf), images, methods, report.cache, s).record()
+
+    return SanityRun.from_record(*cached_sanity(report.cache, clf, images, methods, s, compute))
 
 
 # --- Tables, figures and verdicts ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from xaireport.core.errors import UserError
 if TYPE_CHECKING:
     import numpy as np
 
-    from xaireport.methods.cams.base import CamResult
+    from xaireport.methods.explanations import CamResult
     from xaireport.models import Classifier
 
 
@@ -100,7 +100,7 @@ def explain(
     import torch
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    from xaireport.methods.cams.base import CamResult
+    from xaireport.methods.explanations import CamResult
 
     check_methods([method], "the method argument")
     spec = METHODS[method]

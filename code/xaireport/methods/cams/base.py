@@ -6,34 +6,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
 from pytorch_grad_cam.base_cam import BaseCAM
 
 from xaireport.core import progress as _progress
+from xaireport.methods.explanations import CamResult
 from xaireport.models import Classifier
 
-
-@dataclass
-class CamResult:
-    """One explanation.
-
-    Attributes:
-        map: float32 224×224 in [0, 1], aligned with ``classifier.crop(image)``.
-        class_index, class_name, score: the explained class and its softmax probability.
-        seconds: wall time of the explanation.
-    """
-
-    method: str
-    map: np.ndarray
-    class_index: int
-    class_name: str
-    score: float
-    seconds: float
+__all__ = ["BatchedCAM", "CamResult"]
 
 
 def target_logit(outputs: torch.Tensor, targets: list[Any]) -> torch.Tensor:

@@ -23,9 +23,11 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/bin/quarto:
 	$(PY) -m pip install --quiet quarto-cli
 
+# --execute-daemon 30: one kernel per page for both formats (Quarto turns the daemon off for whole-project
+# renders unless asked); the typst pass then reuses the html pass's kernel.
 report: setup $(if $(shell command -v quarto 2>/dev/null),,$(VENV)/bin/quarto)
 	QUARTO_PYTHON=$(abspath $(PY)) PATH=$(abspath $(VENV))/bin:$$PATH \
-		$(QUARTO) render $(if $(PROFILE),--profile $(PROFILE),)
+		$(QUARTO) render $(if $(PROFILE),--profile $(PROFILE),) --execute-daemon 30
 
 # Publish a local render (make report first) to the gh-pages branch of this repository's origin, without
 # rendering again; the GitHub Actions workflow .github/workflows/publish.yml does the same on every push to main.

@@ -6,8 +6,12 @@ For each page of ``project.render`` (the book excluded): a **cold** render (an e
 which executes the page's cells in one kernel without Quarto). Then the fixed costs a warm page pays: starting
 Python and importing the report's package, importing torch, and loading the profile's classifier.
 
-Usage: ``python benchmarks/bench_render.py [--profile smoke] [--pages index.qmd,chapters/lime.qmd] [--harness]``.
-Prints one line per page: cold s, warm s, and the warm/cold ratio.
+With ``--site``: the whole project instead (``quarto render --profile P``: every page in both formats, the book
+and the post-render step), cold once, then warm twice — with Quarto's defaults (a new kernel per page and
+format) and with ``--execute-daemon 30`` (one kernel per page for both formats, as ``make report`` runs it).
+
+Usage: ``python benchmarks/bench_render.py [--profile smoke] [--pages index.qmd,chapters/lime.qmd] [--harness]
+[--site]``. Prints one line per page (or per site render): cold s, warm s, and the warm/cold ratio.
 """
 
 from __future__ import annotations
@@ -50,6 +54,15 @@ def render(page: str, profile: str, cache: Path, harness: bool) -> float:
     return time.perf_counter() - start
 
 
+def render_site(profile: str, cache: Path, daemon: bool) -> float:
+    env = {**os.environ, "XAIREPORT_OVERRIDES": json.dumps({"paths.cache": str(cache)}), "TQDM_DISABLE": "1"}
+    env["QUARTO_PYTHON"] = sys.executable
+    args = ["quarto", "render", "--profile", profile] + (["--execute-daemon", "30"] if daemon else [])
+    start = time.perf_counter()
+    subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def fixed_costs(profile: str) -> dict[str, float]:
     """Seconds for: Python + the report package without torch; + torch; + loading the profile's classifier."""
 
@@ -59,12 +72,18 @@ def fixed_costs(profile: str) -> dict[str, float]:
         return time.perf_counter() - start
 
     base = timed("import xaireport.report.tables, xaireport.core.settings")
+    warm_page = timed("import xaireport.report.cam_methods, xaireport.report.lime, xaireport.report.sanity_checks")
     torch_ = timed("import xaireport.report.tables, torch, torchvision")
     model = timed(
         "from xaireport.core.settings import load; from xaireport import models; "
         f"s = load(profile={profile!r}); models.load(s['classifier.model'], s.path('classifier.weights'), 'cpu')"
     )
-    return {"python + package": base, "+ torch": torch_ - base, "+ classifier load": model - torch_}
+    return {
+        "python + package": base,
+        "a warm page's imports (no torch)": warm_page,
+        "+ torch": torch_ - base,
+        "+ classifier load": model - torch_,
+    }
 
 
 def main() -> None:
@@ -72,7 +91,20 @@ def main() -> None:
     p.add_argument("--profile", default="smoke")
     p.add_argument("--pages", help="comma-separated pages (default: every page of project.render but the book)")
     p.add_argument("--harness", action="store_true", help="execute the pages with nbclient instead of Quarto")
+    p.add_argument("--site", action="store_true", help="render the whole project (needs Quarto on PATH)")
     args = p.parse_args()
+    if args.site:
+        if shutil.which("quarto") is None:
+            p.error("--site needs quarto on PATH")
+        with tempfile.TemporaryDirectory() as d:
+            cache = Path(d) / "cache"
+            print(f"# profile {args.profile}, whole site, quarto render, {os.cpu_count()} CPUs")
+            cold = render_site(args.profile, cache, daemon=True)
+            warm = render_site(args.profile, cache, daemon=False)
+            warm_daemon = render_site(args.profile, cache, daemon=True)
+        print(f"cold (--execute-daemon 30) {cold:.1f} s; warm, a kernel per page and format {warm:.1f} s; "
+              f"warm, --execute-daemon 30 {warm_daemon:.1f} s")  # fmt: skip
+        return
     harness = args.harness or shutil.which("quarto") is None
     chosen = args.pages.split(",") if args.pages else pages()
     print(f"# profile {args.profile}, {'nbclient harness' if harness else 'quarto render'}, {os.cpu_count()} CPUs")

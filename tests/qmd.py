@@ -43,9 +43,12 @@ def cells(path: Path) -> list[str]:
     return out
 
 
-def execute(path: Path, project_dir: Path, profile: str = "smoke", timeout: int = 1800) -> nbformat.NotebookNode:
+def execute(
+    path: Path, project_dir: Path, profile: str = "smoke", timeout: int = 1800, extra: tuple[str, ...] = ()
+) -> nbformat.NotebookNode:
+    """Execute the page's cells (then the ``extra`` cells, e.g. a check of the kernel's state) in a new kernel."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells(path)]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in [*cells(path), *extra]]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     saved = {k: os.environ.get(k) for k in ("QUARTO_PROFILE", "QUARTO_PROJECT_DIR")}
     os.environ["QUARTO_PROFILE"] = profile

@@ -24,12 +24,12 @@ def overlay(crop: np.ndarray, heatmap: np.ndarray, image_weight: float = 0.5) ->
     import cv2
 
     img = crop.astype(np.float32) / 255.0
-    colours = cv2.applyColorMap(np.uint8(255 * heatmap.astype(np.float32)), cv2.COLORMAP_JET)
-    colours = np.float32(cv2.cvtColor(colours, cv2.COLOR_BGR2RGB)) / 255
+    colours = cv2.applyColorMap((255 * heatmap.astype(np.float32)).astype(np.uint8), cv2.COLORMAP_JET)
+    colours = np.asarray(cv2.cvtColor(colours, cv2.COLOR_BGR2RGB), dtype=np.float32) / 255
     if not 0 <= image_weight <= 1:
         raise ValueError(f"image_weight should be in [0, 1], got {image_weight}")
     cam = (1 - image_weight) * colours + image_weight * img
-    return np.uint8(255 * (cam / np.max(cam)))
+    return (255 * (cam / np.max(cam))).astype(np.uint8)
 
 
 def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:

@@ -59,6 +59,29 @@ def test_page_executes_in_smoke_profile(root, page):
     assert qmd.unresolved_references(root / page, nb) == set()
 
 
+#: Pages whose warm pass must not import torch: every page but chapter 1 (whose smoke profile dissects
+#: random-weight networks, so it computes in every kernel) and the home page (which reads chapter 1).
+TORCH_FREE_WHEN_WARM = [p for p in RENDERED if "dissection" not in p and p != "index.qmd"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", TORCH_FREE_WHEN_WARM)
+def test_warm_page_needs_no_torch(root, page):
+    """Issue 15: a page whose results are all cached reads them without importing torch (or grad-cam, timm),
+    so each of Quarto's page kernels starts in a second. The first execution fills the cache (already full
+    when the test above ran), the second is the warm one."""
+    from xaireport.core import device
+
+    if device._gpu_possible():
+        pytest.skip("a GPU may be present here: the device is then resolved by torch")
+    qmd.execute(root / page, root, profile="smoke")
+    probe = (
+        "import sys; print('IMPORTED', sorted(m for m in ('torch', 'timm', 'pytorch_grad_cam') if m in sys.modules))"
+    )
+    nb = qmd.execute(root / page, root, profile="smoke", extra=(probe,))
+    assert "IMPORTED []" in qmd.outputs_text(nb)
+
+
 @pytest.mark.quarto
 @pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not installed here")
 def test_quarto_render_smoke(root):

@@ -137,7 +137,7 @@ def load_info(cache: ResultCache, key: str) -> ClassifierInfo | None:
                 "grid": tuple(meta["grid"]),
             }
         )
-    except TypeError:  # written by another version of this class: describe again
+    except (KeyError, TypeError):  # written by another version of this class: describe again
         return None
 
 

@@ -15,7 +15,7 @@ from xaireport.images import LoadedImage
 from xaireport.methods.cams import LABELS, METHODS, check_methods
 from xaireport.methods.explanations import CamResult
 from xaireport.outputs import overlay, write_cam_outputs
-from xaireport.report.figures import image_grid, save_figure
+from xaireport.report.figures import cached_figure, image_grid, save_figure
 from xaireport.results import cached_cam, cached_faithfulness
 
 
@@ -104,6 +104,7 @@ def faithfulness_summary(runs: list[CamRun]) -> pd.DataFrame:
     return g.sort_values("rank").reset_index(drop=True)
 
 
+@cached_figure
 def overlay_figure(runs: list[CamRun], path: Path) -> Path:
     rows, titles = [], []
     for r in runs:
@@ -115,6 +116,7 @@ def overlay_figure(runs: list[CamRun], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@cached_figure
 def row_figure(r: CamRun, path: Path) -> Path:
     """One image's input and overlays in a row (the HTML page's per-image tabs)."""
     p = r.prediction
@@ -124,6 +126,7 @@ def row_figure(r: CamRun, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@cached_figure
 def mask_figure(runs: list[CamRun], path: Path) -> Path:
     rows = [[res.map for res in r.results.values()] for r in runs]
     fig = image_grid(rows, [r.image.stem for r in runs], [LABELS[m] for m in runs[0].results], cmap="gray")

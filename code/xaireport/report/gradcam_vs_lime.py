@@ -10,7 +10,7 @@ import pandas as pd
 
 from xaireport.methods import agreement
 from xaireport.report import cam_methods, lime
-from xaireport.report.figures import image_grid, save_figure
+from xaireport.report.figures import cached_figure, image_grid, save_figure
 
 MAP_NAMES = {"gradcam": "Grad-CAM", "ablationcam": "AblationCAM", "scorecam": "ScoreCAM", "lime": "LIME"}
 
@@ -126,6 +126,7 @@ def agreement_tables(pairs: list[Pair]) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
+@cached_figure
 def overlap_figure(pairs: list[Pair], threshold: float, path: Path, per_row: int = 5) -> Path:
     """Per image: Grad-CAM-only pixels red, LIME-only blue, both yellow; the IoU in each panel's title."""
     panels, titles = [], []
@@ -143,6 +144,7 @@ def overlap_figure(pairs: list[Pair], threshold: float, path: Path, per_row: int
     return save_figure(fig, path)
 
 
+@cached_figure
 def curve_figure(curve: pd.DataFrame, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
@@ -162,6 +164,7 @@ def curve_figure(curve: pd.DataFrame, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@cached_figure
 def matrix_figure(iou_m: pd.DataFrame, rho_m: pd.DataFrame, path: Path) -> Path:
     import matplotlib.pyplot as plt
 

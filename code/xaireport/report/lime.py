@@ -17,7 +17,7 @@ from xaireport.images import LoadedImage
 from xaireport.methods.agreement import iou
 from xaireport.methods.explanations import LimeResult
 from xaireport.outputs import boundaries, hide_rest, write_lime_outputs
-from xaireport.report.figures import image_grid, save_figure
+from xaireport.report.figures import cached_figure, image_grid, save_figure
 from xaireport.results import SEGMENTATION, cached_lime
 
 
@@ -99,6 +99,7 @@ def pos_neg(result: LimeResult, k: int) -> np.ndarray:
     return (edges * 255).astype(np.uint8)
 
 
+@cached_figure
 def explanation_figure(runs: list[LimeRun], k: int, path: Path) -> Path:
     rows = [[r.result.image, boundaries(r.result), hide_rest(r.result), pos_neg(r.result, k)] for r in runs]
     titles = [[f"{r.result.class_name} ({r.result.score:.2f})", "", "", ""] for r in runs]
@@ -111,6 +112,7 @@ def explanation_figure(runs: list[LimeRun], k: int, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@cached_figure
 def seeds_figure(runs: list[LimeRun], path: Path) -> Path:
     rows = [[boundaries(x) for x in r.by_seed] for r in runs]
     seeds = [f"seed {i}" for i in range(len(runs[0].by_seed))]

@@ -16,7 +16,7 @@ from xaireport.methods.dissect.categories import CATEGORIES, categorize, scene_w
 from xaireport.methods.dissect.concepts import load_concepts
 from xaireport.methods.dissect.probe import ProbeSet, load_probe
 from xaireport.report import markdown
-from xaireport.report.figures import save_figure
+from xaireport.report.figures import cached_figure, save_figure
 from xaireport.report.tables import interactive
 from xaireport.results import dissect
 
@@ -265,6 +265,7 @@ def selected_units(table: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     return pd.concat([best.assign(chosen="highest similarity"), rnd.assign(chosen="random")])
 
 
+@cached_figure
 def top_images_figure(
     result: ModelDissection, probe_paths: tuple[Path, ...], units: pd.DataFrame, k: int, path: Path, thumb: int = 96
 ) -> Path:
@@ -293,6 +294,7 @@ def top_images_figure(
     return save_figure(fig, path)
 
 
+@cached_figure
 def category_figure(counts: pd.DataFrame, path: Path) -> Path:
     import matplotlib.pyplot as plt
 

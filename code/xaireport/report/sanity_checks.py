@@ -22,7 +22,7 @@ from xaireport.methods.cams import METHODS as CAM_METHODS
 from xaireport.methods.sanity import Block, blocks, initializer, jaccard, randomize, similarities, top_superpixels
 from xaireport.models import Classifier
 from xaireport.models.description import real
-from xaireport.report.figures import image_grid, save_figure
+from xaireport.report.figures import cached_figure, image_grid, save_figure
 from xaireport.results import cached_cam, cached_lime, cached_sanity
 
 #: The methods this chapter can check: the registered CAMs and LIME.
@@ -261,6 +261,7 @@ def independent_table(run: SanityRun) -> pd.DataFrame:
     return t.reset_index().rename(columns={"randomized": "block randomized alone"})
 
 
+@cached_figure
 def cascade_figure(run: SanityRun, path: Path) -> Path:
     """Adebayo-style: rows = methods, columns = the trained model then each cascade step (first image)."""
     steps = range(len(run.order) + 1)
@@ -277,6 +278,7 @@ def cascade_figure(run: SanityRun, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@cached_figure
 def curve_figure(run: SanityRun, path: Path) -> Path:
     """One panel per measure: mean ± std over images against the cascade step, all methods on each."""
     import matplotlib.pyplot as plt

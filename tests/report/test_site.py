@@ -64,13 +64,37 @@ def test_provenance_names_commit_versions_and_device(root, tmp_path):
     assert provenance.git_commit(tmp_path) == "not a git checkout"
 
 
+def test_provenance_counts_the_results_this_render_computed(tmp_path):
+    import os
+
+    import yaml
+
+    from xaireport.report import provenance
+
+    cache = tmp_path / "cache"
+    (cache / "cams").mkdir(parents=True)
+    for i, mtime in enumerate((100, 200, 300)):
+        (cache / "cams" / f"{i}.npz").write_bytes(b"x")
+        os.utime(cache / "cams" / f"{i}.npz", (mtime, mtime))
+    assert provenance.cache_use(cache, 250, now=250 + 90) == (
+        "1 results computed, the others read from the cache (3 entries in all); 1.5 min from the start of the "
+        "render to this page"
+    )
+    assert provenance.cache_use(cache, 400, now=400).startswith("every result read from the cache (3 entries)")
+    assert provenance.cache_use(cache, None).startswith("unknown")
+    assert provenance.render_started(tmp_path) is None
+    (tmp_path / "_variables.yml").write_text(yaml.safe_dump({"render": {"started": 123}}))
+    assert provenance.render_started(tmp_path) == 123.0
+    assert not dict(provenance.rows(tmp_path, "cpu", cache))["result cache"].startswith("unknown")
+
+
 def test_footer_variables_name_the_render_date_and_profile(root):
     import datetime as dt
 
     from xaireport.report.render_info import variables
 
     v = variables("offline", dt.datetime(2026, 11, 27, 9, 5, tzinfo=dt.timezone.utc))
-    assert v == {"render": {"date": "2026-11-27 09:05 UTC", "profile": "offline"}}
+    assert v == {"render": {"date": "2026-11-27 09:05 UTC", "profile": "offline", "started": 1795770300}}
     assert variables("")["render"]["profile"] == "default"
     config = yaml.safe_load((root / "_quarto.yml").read_text())
     assert "{{< var render.date >}}" in config["website"]["page-footer"]["center"]

@@ -64,13 +64,44 @@ def device_name(device) -> str:
     return f"{device} ({cpu_model()}, {os.cpu_count()} cores)"
 
 
-def rows(project_dir: Path, device) -> list[tuple[str, str]]:
-    """The provenance rows of the home page's table."""
+def render_started(project_dir: Path) -> float | None:
+    """When this render started (Unix seconds, written by the pre-render step into ``_variables.yml``)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((project_dir / "_variables.yml").read_text(encoding="utf-8"))
+        return float(data["render"]["started"])
+    except (OSError, TypeError, KeyError, ValueError, yaml.YAMLError):
+        return None
+
+
+def cache_use(cache_dir: Path, started: float | None, now: float | None = None) -> str:
+    """How much of this render was computed: the result-cache entries written since it started, against all
+    entries; and the time so far."""
+    import time
+
+    if started is None:
+        return "unknown (no render start time: rendered outside `quarto render` of the project)"
+    entries = [p for p in Path(cache_dir).rglob("*.npz")] if Path(cache_dir).is_dir() else []
+    new = sum(1 for p in entries if p.stat().st_mtime >= started)
+    minutes = ((now or time.time()) - started) / 60
+    if new == 0:
+        what = f"every result read from the cache ({len(entries)} entries), nothing computed"
+    else:
+        what = f"{new} results computed, the others read from the cache ({len(entries)} entries in all)"
+    return f"{what}; {minutes:.1f} min from the start of the render to this page"
+
+
+def rows(project_dir: Path, device, cache_dir: Path | None = None) -> list[tuple[str, str]]:
+    """The provenance rows of the home page's table (with ``cache_dir``: how much of the render was computed)."""
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return [
+    out = [
         ("rendered", now),
         ("git commit", git_commit(project_dir)),
         ("Python", platform.python_version()),
         ("packages", package_versions()),
         ("device", device_name(device)),
     ]
+    if cache_dir is not None:
+        out.append(("result cache", cache_use(cache_dir, render_started(project_dir))))
+    return out

@@ -1,5 +1,6 @@
 """Quarto pre-render step: write ``_variables.yml`` (git-ignored) with the render's date and profile, which the
-site's page footer shows through ``{{< var render.date >}}`` and ``{{< var render.profile >}}``.
+site's page footer shows through ``{{< var render.date >}}`` and ``{{< var render.profile >}}``, and its start
+time (``render.started``, Unix seconds), from which the home page counts the results this render computed.
 
 Kept free of the rest of the package (only ``yaml``), since Quarto runs it as a plain script.
 """
@@ -16,7 +17,13 @@ import yaml
 
 def variables(profile: str, now: _dt.datetime | None = None) -> dict:
     now = now or _dt.datetime.now(_dt.timezone.utc)
-    return {"render": {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "profile": profile or "default"}}
+    return {
+        "render": {
+            "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+            "profile": profile or "default",
+            "started": int(now.timestamp()),
+        }
+    }
 
 
 def main() -> int:

@@ -151,3 +151,20 @@ def test_cli_compare(root, tmp_path):
     assert float(vals[7]) == pytest.approx(1 / 3, abs=0.02)
     r = run_xaireport(["compare", "--cams", str(tmp_path / "no"), "--lime", str(lime), "--out", str(out)], cwd=root)
     assert r.returncode == 2 and "folder not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ranking_is_remembered_read_only_and_equal_to_a_fresh_sort():
+    import numpy as np
+
+    from xaireport.methods import agreement
+
+    rng = np.random.default_rng(3)
+    m = np.round(rng.random((16, 16)), 1)  # many ties
+    first = agreement.ranking(m, seed=2)
+    again = agreement.ranking(m.copy(), seed=2)
+    assert again is first and not first.flags.writeable  # the same bytes and seed: the remembered order
+    fresh = np.lexsort((np.random.default_rng(2).random(m.size), -m.ravel()))
+    assert np.array_equal(first, fresh)
+    assert not np.array_equal(agreement.ranking(m, seed=5), first)  # another seed breaks ties differently
+    m[0, 0] += 1
+    assert agreement.ranking(m, seed=2)[0] == 0  # changed values: sorted again

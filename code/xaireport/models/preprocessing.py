@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -55,6 +54,7 @@ def crop(image: np.ndarray, resize_to: int, crop_size: int, interpolation: str =
     ``CenterCrop(crop_size)`` on a PIL image (tested), so a page whose results are cached can show the crops
     without importing torch.
     """
+    import numpy as np
     from PIL import Image
 
     if interpolation not in _RESAMPLING:

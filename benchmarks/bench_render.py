@@ -38,29 +38,27 @@ def pages() -> list[str]:
     return [p for p in config["project"]["render"] if p != BOOK]
 
 
-def render(page: str, profile: str, cache: Path, harness: bool) -> float:
+def timed_run(args: list[str], cache: Path) -> float:
+    """Seconds ``args`` takes with the result cache at ``cache`` (the project's own cache is not touched)."""
     env = {**os.environ, "XAIREPORT_OVERRIDES": json.dumps({"paths.cache": str(cache)}), "TQDM_DISABLE": "1"}
     env["QUARTO_PYTHON"] = sys.executable
     start = time.perf_counter()
+    subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def render(page: str, profile: str, cache: Path, harness: bool) -> float:
     if harness:
         code = (
             "import sys; sys.path.insert(0, 'tests'); import qmd; from pathlib import Path; "
             f"qmd.execute(Path({page!r}).resolve(), Path('.').resolve(), profile={profile!r})"
         )
-        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
-    else:
-        subprocess.run(["quarto", "render", page, "--profile", profile], cwd=ROOT, env=env, check=True,
-                       capture_output=True)  # fmt: skip
-    return time.perf_counter() - start
+        return timed_run([sys.executable, "-c", code], cache)
+    return timed_run(["quarto", "render", page, "--profile", profile], cache)
 
 
 def render_site(profile: str, cache: Path, daemon: bool) -> float:
-    env = {**os.environ, "XAIREPORT_OVERRIDES": json.dumps({"paths.cache": str(cache)}), "TQDM_DISABLE": "1"}
-    env["QUARTO_PYTHON"] = sys.executable
-    args = ["quarto", "render", "--profile", profile] + (["--execute-daemon", "30"] if daemon else [])
-    start = time.perf_counter()
-    subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    return timed_run(["quarto", "render", "--profile", profile] + (["--execute-daemon", "30"] if daemon else []), cache)
 
 
 def fixed_costs(profile: str) -> dict[str, float]:

@@ -20,8 +20,7 @@ from xaireport.core.cache import ResultCache
 from xaireport.core.device import name as device_name
 from xaireport.core.settings import Settings
 from xaireport.core.settings import load as load_settings
-from xaireport.models import description
-from xaireport.models.description import LazyClassifier
+from xaireport.models.description import LazyClassifier, info_key
 
 
 @dataclass
@@ -73,7 +72,7 @@ class Report:
             def load() -> models.Classifier:
                 return models.load(*args, device=s["device"], classes=classes, target_layer=layer)
 
-            key = description.info_key(*args, classes, layer)
+            key = info_key(*args, classes, layer)
             self._memo["classifier"] = LazyClassifier(load, self.cache, key, device_name(s["device"]))
         return self._memo["classifier"]
 

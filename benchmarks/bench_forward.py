@@ -8,7 +8,9 @@ One process, one model, random inputs; each line is one way of running the same 
     workers     channels-last, one single-threaded worker per core, each on its own batch
                 (``xaireport.core.device.map_batches``)
     folded      workers + BatchNorm folded into the convolutions (``xaireport.core.inference.fold_batchnorm``)
-    graph       workers + the frozen oneDNN graph (``xaireport.core.inference.fast_forward``; what ScoreCAM uses)
+    graph       workers + the frozen oneDNN graph (``xaireport.core.inference``; the fallback without ONNX Runtime)
+    onnxruntime workers + the model exported to ONNX and run by ONNX Runtime, one thread per session
+                (``xaireport.core.onnxrt``; what ``fast_forward`` uses on a CPU, so what ScoreCAM and LIME use)
     compiled    with ``--compile``: workers + ``torch.compile`` (inductor, freezing), TorchScript's successor;
                 its compilation time is printed, not counted in images/s
 
@@ -35,8 +37,9 @@ def main() -> None:
     import torch
 
     from xaireport import models
+    from xaireport.core import onnxrt
     from xaireport.core.device import map_batches
-    from xaireport.core.inference import fast_forward, fold_batchnorm
+    from xaireport.core.inference import _checked_graph, fold_batchnorm, onednn_fusion
 
     clf = models.load(args.model, random_init=args.model != "efficientnet-lite0", device="cpu")
     cl = torch.channels_last
@@ -68,9 +71,15 @@ def main() -> None:
     rows["eager"] = timed(serial, clf.model, batches)
     rows["workers"] = timed(parallel, clf.model, batches)
     rows["folded"] = timed(parallel, fold_batchnorm(clf.model), batches)
-    with torch.inference_mode(), fast_forward(clf.model, batches[0]) as forward:
-        kind = "oneDNN graph" if isinstance(forward, torch.jit.ScriptModule) else "fell back to eager"
-        rows[f"graph ({kind})"] = timed(parallel, forward, batches)
+    with onednn_fusion():
+        frozen = _checked_graph(fold_batchnorm(clf.model), batches[0])
+        kind = "oneDNN graph" if frozen is not None else "fell back to eager"
+        rows[f"graph ({kind})"] = timed(parallel, frozen or fold_batchnorm(clf.model), batches)
+    start = time.perf_counter()
+    session = onnxrt.forward(clf.model, batches[0])
+    if session is not None:
+        print(f"# ONNX export and session: {time.perf_counter() - start:.1f} s")
+        rows["onnxruntime"] = timed(parallel, session, batches)
     if args.compile:
         import torch._inductor.config as inductor
 

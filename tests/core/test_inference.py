@@ -1,7 +1,8 @@
-"""Fast forward passes (BatchNorm folding, the checked oneDNN graph) and one worker per CPU core."""
+"""Fast forward passes (ONNX Runtime, BatchNorm folding, the checked oneDNN graph) and one worker per CPU core."""
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 import torchvision
 from torch import nn
 
-from xaireport.core import inference
+from xaireport.core import inference, onnxrt
 from xaireport.core.device import map_batches
 
 
@@ -42,18 +43,26 @@ def test_fold_batchnorm_leaves_untraceable_models_as_they_are():
     assert inference.fold_batchnorm(m) is m
 
 
-def test_fast_forward_uses_the_checked_graph_on_cpu_and_restores_the_switch():
+def test_fast_forward_runs_onnxruntime_on_cpu_and_pytorch_without_it(monkeypatch):
     m = _resnet18()
     x = torch.rand(4, 3, 112, 112).contiguous(memory_format=torch.channels_last)
+    y = torch.rand(4, 3, 112, 112).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), inference.fast_forward(m, x) as forward:
+        assert isinstance(forward, onnxrt.OnnxForward)
+        assert torch.allclose(forward(y), m(y), rtol=1e-4, atol=1e-4)
+        # the batch axis is dynamic: another batch size runs through the same session
+        assert torch.allclose(forward(y[:3]), m(y[:3]), rtol=1e-4, atol=1e-4)
+    with inference.fast_forward(m, x, graph=False) as forward:
+        assert not isinstance(forward, (onnxrt.OnnxForward, torch.jit.ScriptModule))
+    monkeypatch.setattr(onnxrt, "available", lambda: False)
+    inference.GRAPHS.clear()
     before = torch.jit.onednn_fusion_enabled()
     with torch.no_grad(), inference.fast_forward(m, x) as forward:
         assert isinstance(forward, torch.jit.ScriptModule)
         assert torch.jit.onednn_fusion_enabled()
-        y = torch.rand(4, 3, 112, 112).contiguous(memory_format=torch.channels_last)
         assert torch.allclose(forward(y), m(y), rtol=1e-3, atol=1e-3)
     assert torch.jit.onednn_fusion_enabled() == before
-    with inference.fast_forward(m, x, graph=False) as forward:
-        assert not isinstance(forward, torch.jit.ScriptModule)
+    inference.GRAPHS.clear()
 
 
 def test_fast_forward_falls_back_to_eager_when_the_graph_disagrees(monkeypatch):
@@ -64,10 +73,54 @@ def test_fast_forward_falls_back_to_eager_when_the_graph_disagrees(monkeypatch):
         def forward(self, t):
             return torch.zeros(t.shape[0], 1000)
 
+    monkeypatch.setattr(onnxrt, "available", lambda: False)
     monkeypatch.setattr(torch.jit, "freeze", lambda traced: torch.jit.script(Wrong()))
     with torch.no_grad(), inference.fast_forward(m, x) as forward:
         assert not isinstance(forward, torch.jit.ScriptModule)
         assert torch.allclose(forward(x), m(x), rtol=1e-4, atol=1e-4)
+    inference.GRAPHS.clear()
+
+
+def _randomized(m: nn.Module, seed: int) -> nn.Module:
+    other = copy.deepcopy(m)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.normal_(0, 0.05)
+    return other
+
+
+def test_onnx_export_is_reused_for_other_weights_of_the_same_architecture(monkeypatch):
+    onnxrt.EXPORTS.clear()
+    m = _resnet18()
+    x = torch.rand(2, 3, 64, 64)
+    exports = onnxrt.EXPORTS.exports
+    first = inference._checked_onnx(m, x)
+    assert first is not None and not first.reused_export and onnxrt.EXPORTS.exports == exports + 1
+    other = _randomized(m, 1)  # m's BatchNorm weights are all ones: the export stores them once (Identity nodes)
+    second = inference._checked_onnx(other, x)
+    assert second is not None and second.reused_export and onnxrt.EXPORTS.exports == exports + 1
+    with torch.no_grad():
+        assert torch.allclose(second(x), other(x), rtol=1e-4, atol=1e-4)
+        assert not torch.allclose(second(x), m(x), rtol=1e-2, atol=1e-2)  # not the first model's weights
+    # a written-in export that disagrees with its model is replaced by a fresh export of that model
+    monkeypatch.setattr(onnxrt, "with_weights", lambda proto, model: proto)
+    third_model = _randomized(m, 2)
+    third = inference._checked_onnx(third_model, x)
+    assert third is not None and not third.reused_export and onnxrt.EXPORTS.exports == exports + 2
+    with torch.no_grad():
+        assert torch.allclose(third(x), third_model(x), rtol=1e-4, atol=1e-4)
+    onnxrt.EXPORTS.clear()
+
+
+def test_onnx_signature_tells_architectures_with_equal_weight_shapes_apart():
+    x = torch.rand(1, 3, 64, 64)
+    tf_same = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()  # TF "same" padding
+    plain = timm.create_model("efficientnet_lite0", pretrained=False).eval()
+    assert [v.shape for v in tf_same.state_dict().values()] == [v.shape for v in plain.state_dict().values()]
+    assert onnxrt.signature(tf_same, x) != onnxrt.signature(plain, x)
+    assert onnxrt.signature(tf_same, x) == onnxrt.signature(_randomized(tf_same, 0), x)
+    assert onnxrt.signature(tf_same, x) != onnxrt.signature(tf_same, torch.rand(1, 3, 96, 96))
 
 
 def test_map_batches_keeps_order_uses_one_thread_per_worker_and_restores():

@@ -2,23 +2,28 @@
 images).
 
 :func:`fast_forward` returns a stand-in for an eval-mode model's forward pass that computes the same function
-up to float rounding:
+up to float rounding, the first of these that exists and agrees with the model on the first batch:
 
-1. every BatchNorm folded into the convolution before it (``torch.fx``; models fx cannot trace keep theirs);
-2. on the CPU, that model traced and frozen into a TorchScript graph run by oneDNN Graph, which fuses each
-   convolution with its activation and residual add and prepacks the weights. Measured with
-   ``benchmarks/bench_forward.py`` on a 2-core AVX2 CPU (ResNet-50, one single-threaded worker per core):
-   batch 4, 17.9 images/s against 14.5 folded eager and 12.8 plain channels-last; batch 8, 16.3 against 16.0
-   and 13.8. Logits within 1e-4 of the eager model's. TorchScript is deprecated in PyTorch 2.x (``torch.jit.freeze``
-   warns); ``torch.compile`` with inductor freezing, its replacement, measured 13.9 images/s at batch 4
-   (``bench_forward.py --compile``) after ~20 s of compilation, so the graph is used while it exists, and any
-   failure to trace or freeze falls back to step 1's eager model. The runs vary by about ±7 % between runs.
+1. on the CPU, the model exported to ONNX and run by ONNX Runtime (:mod:`xaireport.core.onnxrt`; exported
+   once per architecture, other weights of the same architecture written into that export). Measured with
+   ``benchmarks/bench_forward.py`` on a 2-core AVX2 CPU, one single-threaded worker per core: EfficientNet-Lite0
+   at batch 8, 146 images/s against 105 for step 2's graph and 102 for eager channels-last; ResNet-50 at batch
+   4, 22.3 against 17.9;
+2. on the CPU without ONNX Runtime, the model with every BatchNorm folded into the convolution before it
+   (``torch.fx``), traced and frozen into a TorchScript graph run by oneDNN Graph, which fuses each convolution
+   with its activation and residual add and prepacks the weights (ResNet-50, batch 4: 17.9 images/s against
+   14.5 folded eager and 12.8 plain channels-last). TorchScript is deprecated in PyTorch 2.x; ``torch.compile``
+   with inductor freezing, its replacement, measured 13.9 images/s at batch 4 (``bench_forward.py --compile``)
+   after ~20 s of compilation;
+3. otherwise (a GPU, ``graph=False``, or a model neither can run) the BatchNorm-folded model in PyTorch
+   (``torch.fx``; models fx cannot trace keep their BatchNorm).
 
-The graph is checked against the eager model on the first batch before it is used, and kept (:data:`GRAPHS`):
-one trace per model and batch shape, reused by every later image, seed and method (a trace costs 3–4 s on a
-CPU). The cache holds the graphs of the last :data:`MODELS_KEPT` models (the sanity checks make a new model per
-randomization step) and never outlives its model: an entry is used only while its model object is alive and
-its weights are unchanged (:func:`weights_stamp`).
+Logits agree with the eager model's within 1e-4 (checked to 1e-3 on the first batch). The runs vary by about
+±7 % between runs. The forward is kept (:data:`GRAPHS`): one per model and batch shape, reused by every later
+image, seed and method (an ONNX export or a trace costs 1–4 s on a CPU). The cache holds the forwards of the
+last :data:`MODELS_KEPT` models (the sanity checks make a new model per randomization step) and never outlives
+its model: an entry is used only while its model object is alive and its weights are unchanged
+(:func:`weights_stamp`).
 """
 
 from __future__ import annotations
@@ -118,12 +123,40 @@ def onednn_fusion(on: bool = True) -> Iterator[None]:
 
 
 def _build(model: nn.Module, example: torch.Tensor, graph: bool) -> Forward:
+    if _uses_graph(example, graph):
+        onnx = _checked_onnx(model, example)
+        if onnx is not None:
+            return onnx
     folded = fold_batchnorm(model)
     if not _uses_graph(example, graph):
         return folded
     with onednn_fusion():
         frozen = _checked_graph(folded, example)
     return frozen if frozen is not None else folded
+
+
+def _agrees(forward: Forward, model: nn.Module, example: torch.Tensor) -> bool:
+    with torch.no_grad():
+        return torch.allclose(forward(example), model(example), rtol=1e-3, atol=1e-3)
+
+
+def _checked_onnx(model: nn.Module, example: torch.Tensor) -> Forward | None:
+    """ONNX Runtime's forward (:mod:`xaireport.core.onnxrt`) if it agrees with ``model`` on ``example``; an
+    earlier export with these weights written in that disagrees is replaced by a fresh export."""
+    from xaireport.core import onnxrt
+
+    for reuse in (True, False):
+        forward = onnxrt.forward(model, example, reuse=reuse)
+        if forward is None:
+            return None
+        try:
+            if _agrees(forward, model, example):
+                return forward
+        except Exception:  # noqa: BLE001 - the session failed to run: PyTorch's graph instead
+            return None
+        if not forward.reused_export:
+            return None
+    return None
 
 
 @contextlib.contextmanager
@@ -134,10 +167,10 @@ def fast_forward(model: nn.Module, example: torch.Tensor, graph: bool = True) ->
         model: an eval-mode classifier (not modified).
         example: one input batch; the graph is traced for its shape and memory format and is used only if
             its logits on it agree with the eager model's (``torch.allclose``, rtol = atol = 1e-3).
-        graph: allow the frozen oneDNN graph on the CPU (``False``: BatchNorm folding only).
+        graph: allow ONNX Runtime and the frozen oneDNN graph on the CPU (``False``: BatchNorm folding only).
     """
     forward = GRAPHS.get(model, example, graph)
-    with onednn_fusion(_uses_graph(example, graph)):
+    with onednn_fusion(isinstance(forward, torch.jit.ScriptModule)):
         yield forward
 
 
@@ -147,9 +180,8 @@ def _checked_graph(model: nn.Module, example: torch.Tensor) -> torch.jit.ScriptM
             warnings.simplefilter("ignore")  # TorchScript's deprecation and tracer warnings
             with torch.no_grad():
                 frozen = torch.jit.freeze(torch.jit.trace(model, example))
-                for _ in range(2):  # the first run profiles, the second runs the fused graph
-                    out = frozen(example)
-                ok = torch.allclose(out, model(example), rtol=1e-3, atol=1e-3)
+                frozen(example)  # the first run profiles; the check below runs the fused graph
+                ok = _agrees(frozen, model, example)
     except Exception:  # noqa: BLE001 - untraceable model, or TorchScript gone from this torch: run eager
         return None
     return frozen if ok else None

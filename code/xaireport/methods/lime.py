@@ -10,9 +10,9 @@ change the answer:
 * ``classifier_fn`` runs the model in ``torch.inference_mode()`` on channels-last batches (8 on CPU, one
   batch per core at a time, :func:`xaireport.device.map_batches`; 64 on a GPU) instead of the tutorial's
   ``batch_predict`` on lime's default batches of 10, through :func:`xaireport.core.inference.fast_forward`
-  (BatchNorm folded; on a CPU the frozen oneDNN graph that ScoreCAM uses, traced once per model and batch shape
-  and checked against the eager model, then reused for every image and seed; a short last batch is padded to
-  the traced shape);
+  (on a CPU the model exported to ONNX and run by ONNX Runtime, as ScoreCAM's passes: exported once per
+  architecture, checked against the eager model on the first batch, then reused for every image and seed; a
+  short last batch is padded to the batch shape);
 * the perturbation step (:meth:`FastLimeImageExplainer.data_labels`) draws the same random numbers from the
   explainer's ``random_state`` as lime's, in the same order, but builds the perturbed images with one
   vectorised ``np.where`` per batch instead of a Python loop over superpixels for every sample.

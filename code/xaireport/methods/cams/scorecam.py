@@ -4,9 +4,9 @@ defines it (the paper uses the softmax probability increase over a baseline). We
 batch by batch (the library materialises all of them: 2048 × 3 × 224 × 224 floats for ResNet-50), with the
 CAM hooks removed, in ``torch.inference_mode()``, channels-last, and score the all-zero input of every
 constant channel (whose normalised map is exactly zero) once instead of once per channel. The masked
-passes run through :func:`xaireport.core.inference.fast_forward` (BatchNorm folded; on the CPU a frozen oneDNN
-graph, checked against the model on the first batch) with one single-threaded worker per CPU core
-(:func:`xaireport.core.device.map_batches`).
+passes run through :func:`xaireport.core.inference.fast_forward` (on the CPU the network in ONNX Runtime,
+checked against the model on the first batch; without it a BatchNorm-folded oneDNN graph) with one
+single-threaded worker per CPU core (:func:`xaireport.core.device.map_batches`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from pytorch_grad_cam.metrics.road import ROADLeastRelevantFirst, ROADMostRelevantFirst
+from pytorch_grad_cam.metrics.road import (
+    NoisyLinearImputer,
+    ROADLeastRelevantFirst,
+    ROADMostRelevantFirst,
+    neighbors_weights,
+)
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
 
 from xaireport.methods import faithfulness
@@ -65,3 +70,37 @@ def test_scores_are_reproducible_and_bounded(lite0, chelsea):
     s1 = faithfulness.scores(lite0, crop, _tied_map(), 285, percentiles=[20, 80], remove_fraction=0.2, seed=0)
     s2 = faithfulness.scores(lite0, crop, _tied_map(), 285, percentiles=[20, 80], remove_fraction=0.2, seed=0)
     assert s1 == s2 and -1 <= s1["road"] <= 1 and -1 <= s1["drop"] <= 1
+
+
+def test_scores_in_one_batch_equal_the_package_metric_per_fraction(lite0, chelsea):
+    """scores() runs every perturbation in one batch; each value must be the package metric's (change())."""
+    crop = lite0.crop(chelsea)
+    x = lite0.to_input(crop)
+    heat = _tied_map()
+    targets = [ClassifierOutputSoftmaxTarget(285)]
+    s = faithfulness.scores(lite0, crop, heat, 285, percentiles=[20, 50, 80], remove_fraction=0.3, seed=3)
+    cam = heat[None].astype(np.float32)
+
+    def mean_change(most: bool) -> float:
+        return float(np.mean([faithfulness.change(lite0, x, cam, targets, f, most, 3) for f in (0.8, 0.5, 0.2)]))
+
+    assert s["road"] == pytest.approx((mean_change(False) - mean_change(True)) / 2, abs=1e-5)
+    assert s["drop"] == pytest.approx(-faithfulness.change(lite0, x, cam, targets, 0.3, True, 3), abs=1e-5)
+    assert abs(s["drop"]) > 1e-3  # removing 30 % of the cat changes its probability: the comparison is not 0 = 0
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_imputation_equals_the_package_imputer(fraction):
+    """Our equation system and imputation against ``NoisyLinearImputer`` (same matrix, same noise draw)."""
+    img = torch.rand(3, 224, 224, generator=torch.Generator().manual_seed(0))
+    keep = (~faithfulness.removal_mask(_tied_map(), fraction, True, seed=0)).astype(np.float32)
+    a_lib, b_lib = NoisyLinearImputer.setup_sparse_system(keep, img.numpy(), neighbors_weights)
+    a, b = faithfulness.system(keep, img.numpy())
+    assert a.shape == a_lib.shape == (round(fraction * 224 * 224),) * 2
+    assert abs(a - a_lib.tocsc()).max() == 0 and a.nnz == a_lib.nnz and np.array_equal(b, b_lib)
+    torch.manual_seed(5)
+    lib = NoisyLinearImputer()(img, torch.from_numpy(keep))
+    torch.manual_seed(5)
+    ours = faithfulness.impute(img, torch.from_numpy(keep))
+    assert torch.equal(ours, lib)
+    assert torch.equal(ours[:, keep > 0], img[:, keep > 0]) and not torch.equal(ours, img)

@@ -65,6 +65,12 @@ def test_randomize_changes_exactly_the_named_blocks(which, lite0, r18):
     x = torch.randn(1, 3, 224, 224)
     with torch.inference_mode():
         assert torch.allclose(casc.head(casc.features(x)), casc.model(x), atol=1e-4)  # parts rebuilt for the copy
+    # the first cascade step is the top block alone: the same weights and the same cache identity
+    top = order[0].name
+    first, alone = sanity.randomize(clf, upto=top, seed=0), sanity.randomize(clf, only=top, seed=0)
+    assert first.weights_id == alone.weights_id != casc.weights_id
+    assert all(torch.equal(v, alone.model.state_dict()[k]) for k, v in first.model.state_dict().items())
+    assert sanity.randomize(clf, only=top, seed=1).weights_id != alone.weights_id
     with pytest.raises(UserError, match="has no block 'layer9'"):
         sanity.randomize(clf, only="layer9")
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 from pytorch_grad_cam.metrics.perturbation_confidence import PerturbationConfidenceMetric
-from pytorch_grad_cam.metrics.road import NoisyLinearImputer
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
+from pytorch_grad_cam.metrics.road import NoisyLinearImputer, neighbors_weights
+from scipy.sparse import csc_matrix
+from scipy.sparse.linalg import spsolve
 
 from xaireport.methods.agreement import ranking
 from xaireport.models import Classifier
@@ -46,17 +47,56 @@ def removal_mask(saliency: np.ndarray, fraction: float, most_relevant: bool, see
     return out.reshape(np.shape(saliency))
 
 
+def system(mask: np.ndarray, img: np.ndarray) -> tuple[csc_matrix, np.ndarray]:
+    """The noisy linear imputer's equation system (``NoisyLinearImputer.setup_sparse_system``): the same matrix,
+    built as coordinates in one step instead of by assignment into a ``lil_matrix`` (40 % of the imputer's time on
+    a 224 × 224 image; tested equal entry by entry)."""
+    maskflt = mask.flatten()
+    imgflat = img.reshape((img.shape[0], -1))
+    indices = np.argwhere(maskflt == 0).flatten()
+    coords_to_vidx = np.zeros(len(maskflt), dtype=int)
+    coords_to_vidx[indices] = np.arange(len(indices))
+    n = len(indices)
+    b = np.zeros((n, img.shape[0]))
+    sum_neighbors = np.ones(n)
+    rows, cols, vals = [], [], []
+    for offset, weight in neighbors_weights:
+        valid, new_coords = NoisyLinearImputer.add_offset_to_indices(indices, offset, mask.shape)
+        valid_coords = new_coords[valid]
+        valid_ids = np.argwhere(valid == 1).flatten()
+        known = maskflt[valid_coords] > 0.5
+        b[valid_ids[known], :] -= weight * imgflat[:, valid_coords[known]].T
+        unknown = maskflt[valid_coords] < 0.5
+        rows.append(valid_ids[unknown])
+        cols.append(coords_to_vidx[valid_coords[unknown]])
+        vals.append(np.full(int(unknown.sum()), weight))
+        sum_neighbors[~valid] -= weight
+    rows.append(np.arange(n)), cols.append(np.arange(n)), vals.append(-sum_neighbors)
+    a = csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    return a, b
+
+
+def impute(img: torch.Tensor, mask: torch.Tensor, noise: float = 0.01) -> torch.Tensor:
+    """``NoisyLinearImputer()(img, mask)`` (1 = keep, 0 = impute), with :func:`system`; the same noise draw."""
+    imgflt = img.reshape(img.shape[0], -1)
+    indices = np.argwhere(mask.reshape(-1).numpy() == 0).flatten()
+    a, b = system(mask.numpy(), img.numpy())
+    res = torch.tensor(spsolve(a, b), dtype=torch.float)
+    out = imgflt.clone()
+    out[:, indices] = res.t() + noise * torch.randn_like(res.t())
+    return out.reshape_as(img)
+
+
 class ExactRemoval:
     """A ``grad-cam`` perturbation (as ``RemoveMostRelevantFirst``) that removes an exact number of pixels."""
 
     def __init__(self, fraction: float, most_relevant: bool, seed: int = 0):
         self.fraction, self.most_relevant, self.seed = fraction, most_relevant, seed
-        self.imputer = NoisyLinearImputer()
 
     def __call__(self, input_tensor: torch.Tensor, cam: torch.Tensor) -> torch.Tensor:
         removed = removal_mask(cam.cpu().numpy(), self.fraction, self.most_relevant, self.seed)
         # The imputer's convention: 1 = keep, 0 = impute.
-        return self.imputer(input_tensor, torch.from_numpy((~removed).astype(np.float32)))
+        return impute(input_tensor, torch.from_numpy((~removed).astype(np.float32)))
 
 
 def change(
@@ -74,6 +114,12 @@ def change(
     return float(metric(x, cams, targets, classifier.model)[0])
 
 
+def perturbed(x: torch.Tensor, cam: np.ndarray, fraction: float, most_relevant: bool, seed: int) -> torch.Tensor:
+    """The input ``x`` (batch of one) after :class:`ExactRemoval`, with the imputation noise :func:`change` draws."""
+    torch.manual_seed(seed)  # the imputation's noise
+    return ExactRemoval(fraction, most_relevant, seed)(x[0].cpu(), torch.from_numpy(cam))[None].to(x.device)
+
+
 def scores(
     classifier: Classifier,
     crop: np.ndarray,
@@ -85,12 +131,21 @@ def scores(
     seed: int = 0,
 ) -> dict[str, float]:
     """ROAD combined score over ``percentiles`` and the probability drop after removing the top
-    ``remove_fraction`` of pixels. ``seed`` drives the tie-break and the imputation noise."""
+    ``remove_fraction`` of pixels. ``seed`` drives the tie-break and the imputation noise.
+
+    Each value is :func:`change` (the package's ``PerturbationConfidenceMetric``) at one fraction; instead of
+    that metric's two batch-of-one passes per fraction (the unperturbed input again every time), the
+    unperturbed input and every perturbed one go through the model as one batch without autograd: the same
+    numbers up to float rounding (tested), 2 × len(percentiles) + 1 perturbations in one pass.
+    """
     x = classifier.to_input(crop)
-    targets = [ClassifierOutputSoftmaxTarget(class_index)]
-    cams = heatmap[None].astype(np.float32)
+    cam = heatmap.astype(np.float32)
     fractions = [(100 - p) / 100 for p in percentiles]
-    morf = np.mean([change(classifier, x, cams, targets, f, True, seed) for f in fractions])
-    lerf = np.mean([change(classifier, x, cams, targets, f, False, seed) for f in fractions])
-    drop = -change(classifier, x, cams, targets, remove_fraction, True, seed)
-    return {"road": float((lerf - morf) / 2), "drop": drop}
+    plan = [(f, True) for f in fractions] + [(f, False) for f in fractions] + [(remove_fraction, True)]
+    batch = torch.cat([x, *(perturbed(x, cam, f, most, seed) for f, most in plan)])
+    with torch.inference_mode():
+        probs = torch.softmax(classifier.model(batch).float(), dim=-1)[:, class_index].cpu().numpy()
+    changes = probs[1:] - probs[0]
+    n = len(fractions)
+    morf, lerf, drop = changes[:n].mean(), changes[n : 2 * n].mean(), -changes[-1]
+    return {"road": float((lerf - morf) / 2), "drop": float(drop)}

@@ -138,7 +138,8 @@ def randomize(classifier: Classifier, upto: str | None = None, only: str | None 
         seed: the random weights of each block depend on this seed and the block's name only.
 
     With neither, the copy is the trained model. The new classifier's ``weights_id`` records what was
-    randomized, so its explanations are cached apart from the trained model's.
+    randomized, so its explanations are cached apart from the trained model's; equal random weights (a cascade
+    down to the top block, and that block alone) get one ``weights_id``, so their explanations are computed once.
     """
     import torch
 
@@ -161,7 +162,8 @@ def randomize(classifier: Classifier, upto: str | None = None, only: str | None 
     finally:
         torch.random.set_rng_state(state)
     model.eval()
-    tag = f"cascade:{upto}" if upto else f"only:{only}" if only else "trained"
+    # A cascade down to the top block is that block alone: one identity, so its maps are computed once.
+    tag = f"only:{chosen[0].name}" if len(chosen) == 1 else f"cascade:{upto}" if upto else "trained"
     return classifier.with_model(model, f"{classifier.weights_id}|random[{tag},seed={seed}]")
 
 

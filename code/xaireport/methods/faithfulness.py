@@ -71,7 +71,9 @@ def system(mask: np.ndarray, img: np.ndarray) -> tuple[csc_matrix, np.ndarray]:
         cols.append(coords_to_vidx[valid_coords[unknown]])
         vals.append(np.full(int(unknown.sum()), weight))
         sum_neighbors[~valid] -= weight
-    rows.append(np.arange(n)), cols.append(np.arange(n)), vals.append(-sum_neighbors)
+    rows.append(np.arange(n))
+    cols.append(np.arange(n))
+    vals.append(-sum_neighbors)
     a = csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     return a, b
 

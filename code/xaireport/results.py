@@ -30,13 +30,14 @@ if TYPE_CHECKING:
     from xaireport.methods.explanations import CamResult, LimeResult
 
 _INPUTS = ("models", "images.py", "core/device.py")
+_FORWARD = ("core/inference.py", "core/onnxrt.py")  # how ScoreCAM's and LIME's batches run (ONNX Runtime, ...)
 
 #: Package code each cached result kind depends on (files or folders relative to the package root).
 CODE: dict[str, tuple[str, ...]] = {
-    "cam": ("methods/cams", "core/inference.py", *_INPUTS),
+    "cam": ("methods/cams", *_FORWARD, *_INPUTS),
     "faithfulness": ("methods/faithfulness.py", "methods/agreement.py", *_INPUTS),
-    "lime": ("methods/lime.py", *_INPUTS),
-    "sanity": ("methods/sanity.py", "report/sanity_checks.py", "methods/cams", "methods/lime.py", *_INPUTS),
+    "lime": ("methods/lime.py", *_FORWARD, *_INPUTS),
+    "sanity": ("methods/sanity.py", "report/sanity_checks.py", "methods/cams", "methods/lime.py", *_FORWARD, *_INPUTS),
     "clip": ("methods/dissect/encoders.py", "images.py", "core/device.py"),
     "activations": ("methods/dissect/encoders.py", *_INPUTS),
     "descriptions": ("methods/dissect/similarity.py", "methods/dissect/labels.py", "methods/dissect/concepts.py"),

@@ -117,3 +117,19 @@ def test_cached_graph_gives_the_eager_models_explanation(lite0, chelsea):
     assert (fast.segments == eager.segments).all() and (fast.mask == eager.mask).all()
     assert np.allclose(fast.weights, eager.weights, atol=1e-5) and fast.class_index == eager.class_index
     assert abs(fast.score - eager.score) < 1e-4 and again.class_index == fast.class_index
+
+
+def test_rows_built_in_the_workers_give_the_same_probabilities(lite0, chelsea):
+    """``from_rows`` (each worker builds its own perturbed batch) equals classifying the built images."""
+    from xaireport.methods.lime import classifier_fn, perturbed
+
+    crop = lite0.crop(chelsea)
+    segments = (np.arange(224)[:, None] // 56 * 4 + np.arange(224)[None] // 56).astype(np.int64)  # 16 squares
+    rows = np.random.default_rng(0).integers(0, 2, (21, 16))  # 2 full batches of 8 and a padded one of 5
+    fudged = np.zeros_like(crop)
+    images = perturbed(rows, segments, crop, fudged)
+    assert images.shape == (21, 224, 224, 3) and (images[rows[:, 0] == 0][:, :56, :56] == 0).all()
+    fn = classifier_fn(lite0, batch_size=8)
+    direct, built = fn(images), fn.from_rows(rows, segments, crop, fudged)
+    assert built.shape == (21, 1000) and np.array_equal(built, direct)
+    assert not np.allclose(built[0], built[1], atol=1e-3)  # different rows, different probabilities

@@ -15,7 +15,8 @@ change the answer:
   short last batch is padded to the batch shape);
 * the perturbation step (:meth:`FastLimeImageExplainer.data_labels`) draws the same random numbers from the
   explainer's ``random_state`` as lime's, in the same order, but builds the perturbed images with one
-  vectorised ``np.where`` per batch instead of a Python loop over superpixels for every sample.
+  vectorised ``np.where`` per batch instead of a Python loop over superpixels for every sample, in the worker
+  that classifies that batch (so the building runs on every core, overlapping the forward passes).
 
 One ``seed`` drives everything (lime's ``random_state`` for the perturbations and ``random_seed`` for the
 segmentation). ``LimeResult.r2`` is lime's ``explanation.score``: the weighted R² of the local linear
@@ -25,6 +26,7 @@ surrogate (for the explained label; lime keeps it only for the last label it fit
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
@@ -46,18 +48,29 @@ class FastLimeImageExplainer(lime_image.LimeImageExplainer):
         data = self.random_state.randint(0, 2, num_samples * n_features).reshape((num_samples, n_features))
         data[0, :] = 1
         # lime indexes rows by superpixel id, so ids must be 0..n_features-1 (quickshift's are).
+        if hasattr(classifier_fn, "from_rows"):  # ours: each worker builds the images of its own batch
+            return data, classifier_fn.from_rows(data, segments, image, fudged_image)
         labels = []
         for start in progress.bar(range(0, num_samples, batch_size), desc="LIME samples", unit="batch", leave=False):
-            rows = data[start : start + batch_size]
-            off = rows[:, segments] == 0  # B×H×W: pixels whose superpixel is switched off
-            batch = np.where(off[..., None], fudged_image[None], image[None])
-            labels.extend(classifier_fn(batch))
+            labels.extend(classifier_fn(perturbed(data[start : start + batch_size], segments, image, fudged_image)))
         return data, np.array(labels)
+
+
+def perturbed(rows: np.ndarray, segments: np.ndarray, image: np.ndarray, fudged: np.ndarray) -> np.ndarray:
+    """lime's perturbed images for binary ``rows`` (one per sample, one column per superpixel): each superpixel
+    switched off (0) shows ``fudged`` (lime's ``hide_color``), the others ``image``; one ``np.where`` per batch."""
+    off = rows[:, segments] == 0  # B×H×W: pixels whose superpixel is switched off
+    return np.where(off[..., None], fudged[None], image[None])
 
 
 def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: bool = True):
     """Probabilities for a stack of uint8 crops, computed in batches without autograd, through the cached fast
-    forward pass (``graph=False``: the model itself)."""
+    forward pass (``graph=False``: the model itself).
+
+    The returned function also has ``from_rows(rows, segments, image, fudged)``: the probabilities of lime's
+    perturbed images (:func:`perturbed`), each batch built by the worker that classifies it, so that building
+    the images runs on every core and overlaps the forward passes (the same images and batches as calling the
+    function on them)."""
     bs = batch_size or (64 if classifier.device.type != "cpu" else 8)
     cpu = classifier.device.type == "cpu"
 
@@ -65,29 +78,43 @@ def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: 
         x = classifier.to_input(np.asarray(chunk))
         return x.contiguous(memory_format=torch.channels_last) if cpu else x
 
-    def predict(images: np.ndarray) -> np.ndarray:
-        images = np.asarray(images)
-        chunks = [images[i : i + bs] for i in range(0, len(images), bs)]
+    def run(make: Callable[[int], np.ndarray], n: int, first: np.ndarray, bar: bool) -> np.ndarray:
+        """Probabilities of the images ``make(0), ..., make(ceil(n / bs) - 1)`` (batches of ``bs``)."""
+        batches = range((n + bs - 1) // bs)
         if not graph:
 
-            def eager(chunk: np.ndarray) -> np.ndarray:
+            def eager(i: int) -> np.ndarray:
                 with torch.inference_mode():
-                    return _softmax(classifier.model(inputs(chunk)))
+                    return _softmax(classifier.model(inputs(make(i))))
 
-            return np.concatenate(list(map_batches(eager, chunks, classifier.device)))
+            return np.concatenate(list(map_batches(eager, batches, classifier.device)))
         with torch.inference_mode():
-            example = inputs(np.repeat(images[:1], bs, axis=0))
+            example = inputs(np.repeat(first[:1], bs, axis=0))
         with fast_forward(classifier.model, example) as forward:
 
-            def probabilities(chunk: np.ndarray) -> np.ndarray:
-                n = len(chunk)
-                if n < bs:  # pad to the traced batch shape with copies of the last image
-                    chunk = np.concatenate([chunk, np.repeat(chunk[-1:], bs - n, axis=0)])
+            def probabilities(i: int) -> np.ndarray:
+                chunk = make(i)
+                k = len(chunk)
+                if k < bs:  # pad to the batch shape with copies of the last image
+                    chunk = np.concatenate([chunk, np.repeat(chunk[-1:], bs - k, axis=0)])
                 with torch.inference_mode():
-                    return _softmax(forward(inputs(chunk)))[:n]
+                    return _softmax(forward(inputs(chunk)))[:k]
 
-            return np.concatenate(list(map_batches(probabilities, chunks, classifier.device)))
+            results: Iterable[np.ndarray] = map_batches(probabilities, batches, classifier.device)
+            if bar:
+                results = progress.bar(results, total=len(batches), desc="LIME samples", unit="batch", leave=False)
+            return np.concatenate(list(results))
 
+    def predict(images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images)
+        return run(lambda i: images[i * bs : (i + 1) * bs], len(images), images, bar=False)
+
+    def from_rows(rows: np.ndarray, segments: np.ndarray, image: np.ndarray, fudged: np.ndarray) -> np.ndarray:
+        return run(
+            lambda i: perturbed(rows[i * bs : (i + 1) * bs], segments, image, fudged), len(rows), image[None], True
+        )
+
+    predict.from_rows = from_rows  # type: ignore[attr-defined]
     return predict
 
 

@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 #: The packages whose versions change the report's numbers.
-PACKAGES = ("torch", "torchvision", "grad-cam", "lime", "open_clip_torch", "timm", "scikit-image")
+PACKAGES = ("torch", "torchvision", "grad-cam", "lime", "open_clip_torch", "timm", "scikit-image", "onnxruntime")
 
 
 def git_commit(project_dir: Path) -> str:

@@ -123,13 +123,12 @@ def onednn_fusion(on: bool = True) -> Iterator[None]:
 
 
 def _build(model: nn.Module, example: torch.Tensor, graph: bool) -> Forward:
-    if _uses_graph(example, graph):
-        onnx = _checked_onnx(model, example)
-        if onnx is not None:
-            return onnx
-    folded = fold_batchnorm(model)
     if not _uses_graph(example, graph):
-        return folded
+        return fold_batchnorm(model)
+    onnx = _checked_onnx(model, example)
+    if onnx is not None:
+        return onnx
+    folded = fold_batchnorm(model)
     with onednn_fusion():
         frozen = _checked_graph(folded, example)
     return frozen if frozen is not None else folded

@@ -2,8 +2,8 @@
 :func:`xaireport.core.inference.fast_forward`.
 
 Why: LIME's perturbed images and ScoreCAM's masked inputs are thousands of forward passes of one network, and
-on a CPU ONNX Runtime runs them faster than PyTorch: on a 2-core AVX2 CPU, one single-threaded session per core,
-EfficientNet-Lite0 at batch 8 ran 148 images/s against 70 for the frozen oneDNN graph and 45 for eager
+on a CPU ONNX Runtime runs them faster than PyTorch: on a 2-core AVX2 CPU, one single-threaded worker per core,
+EfficientNet-Lite0 at batch 8 ran 146 images/s against 105 for the frozen oneDNN graph and 102 for eager
 channels-last PyTorch; ResNet-50 at batch 4, 22.3 against 17.9 (``benchmarks/bench_forward.py``).
 
 How:

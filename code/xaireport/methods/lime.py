@@ -41,19 +41,16 @@ from xaireport.models import Classifier
 
 
 class FastLimeImageExplainer(lime_image.LimeImageExplainer):
-    """lime's image explainer with a vectorised perturbation step (same random draws, same images)."""
+    """lime's image explainer with a vectorised perturbation step (same random draws, same images), for our
+    :func:`classifier_fn`: its ``from_rows`` builds and classifies the images in batches of its own size, so
+    lime's ``batch_size`` is not used."""
 
     def data_labels(self, image, fudged_image, segments, classifier_fn, num_samples, batch_size=10):
         n_features = np.unique(segments).shape[0]
         data = self.random_state.randint(0, 2, num_samples * n_features).reshape((num_samples, n_features))
         data[0, :] = 1
         # lime indexes rows by superpixel id, so ids must be 0..n_features-1 (quickshift's are).
-        if hasattr(classifier_fn, "from_rows"):  # ours: each worker builds the images of its own batch
-            return data, classifier_fn.from_rows(data, segments, image, fudged_image)
-        labels = []
-        for start in progress.bar(range(0, num_samples, batch_size), desc="LIME samples", unit="batch", leave=False):
-            labels.extend(classifier_fn(perturbed(data[start : start + batch_size], segments, image, fudged_image)))
-        return data, np.array(labels)
+        return data, classifier_fn.from_rows(data, segments, image, fudged_image)
 
 
 def perturbed(rows: np.ndarray, segments: np.ndarray, image: np.ndarray, fudged: np.ndarray) -> np.ndarray:
@@ -81,21 +78,12 @@ def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: 
     def run(make: Callable[[int], np.ndarray], n: int, first: np.ndarray, bar: bool) -> np.ndarray:
         """Probabilities of the images ``make(0), ..., make(ceil(n / bs) - 1)`` (batches of ``bs``)."""
         batches = range((n + bs - 1) // bs)
-        if not graph:
 
-            def eager(i: int) -> np.ndarray:
-                with torch.inference_mode():
-                    return _softmax(classifier.model(inputs(make(i))))
-
-            return np.concatenate(list(map_batches(eager, batches, classifier.device)))
-        with torch.inference_mode():
-            example = inputs(np.repeat(first[:1], bs, axis=0))
-        with fast_forward(classifier.model, example) as forward:
-
+        def classify(forward: Callable[[torch.Tensor], torch.Tensor], pad: bool) -> np.ndarray:
             def probabilities(i: int) -> np.ndarray:
                 chunk = make(i)
                 k = len(chunk)
-                if k < bs:  # pad to the batch shape with copies of the last image
+                if pad and k < bs:  # pad to the batch shape with copies of the last image
                     chunk = np.concatenate([chunk, np.repeat(chunk[-1:], bs - k, axis=0)])
                 with torch.inference_mode():
                     return _softmax(forward(inputs(chunk)))[:k]
@@ -104,6 +92,13 @@ def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: 
             if bar:
                 results = progress.bar(results, total=len(batches), desc="LIME samples", unit="batch", leave=False)
             return np.concatenate(list(results))
+
+        if not graph:
+            return classify(classifier.model, pad=False)
+        with torch.inference_mode():
+            example = inputs(np.repeat(first[:1], bs, axis=0))
+        with fast_forward(classifier.model, example) as forward:
+            return classify(forward, pad=True)
 
     def predict(images: np.ndarray) -> np.ndarray:
         images = np.asarray(images)
@@ -175,9 +170,9 @@ def explain(
         fn = classifier_fn(classifier, batch_size, graph)
     kwargs = {"top_labels": 1} if target is None else {"labels": (int(target),), "top_labels": None}
     # lime draws every sample's random numbers before batching, so the batch size does not change the answer;
-    # ours hands classifier_fn 64 images at a time (one batch per CPU core), the tutorial lime's default 10.
+    # the tutorial runs lime's default batches of 10, ours batches of classifier_fn's size (via from_rows).
     exp = explainer.explain_instance(
-        crop, fn, hide_color=0, num_samples=num_samples, random_seed=seed, batch_size=10 if reference else 64, **kwargs
+        crop, fn, hide_color=0, num_samples=num_samples, random_seed=seed, batch_size=10, **kwargs
     )
     seconds = time.perf_counter() - start
     label = exp.top_labels[0] if target is None else int(target)

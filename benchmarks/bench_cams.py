@@ -40,7 +40,7 @@ def child(model: str, method: str, impl: str, image: str, out: str, baseline_for
 
     from xaireport import models
     from xaireport.images import load_image
-    from xaireport.methods.cams import explain
+    from xaireport.methods.registry import explain
 
     clf = models.load(model, random_init=(model != "efficientnet-lite0"), device="cpu")
     if impl == "library" and baseline_format == "default":

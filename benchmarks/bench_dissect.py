@@ -40,7 +40,7 @@ def main() -> None:
     from xaireport.methods.dissect.encoders import _Probe, embed_texts, load_clip, target_transform
     from xaireport.methods.dissect.probe import load_probe
     from xaireport.methods.dissect.similarity import soft_wpmi
-    from xaireport.results import dissect
+    from xaireport.results.dissection import dissect
 
     progress.set_enabled(False)
     with tempfile.TemporaryDirectory() as tmp:

@@ -69,9 +69,9 @@ def main() -> None:
 
     def same(a, b) -> bool:
         return (
-            np.array_equal(a.segments, b.segments)
-            and np.array_equal(a.mask, b.mask)
-            and np.allclose(a.weights, b.weights, atol=1e-5)
+            np.array_equal(a.parts["segments"], b.parts["segments"])
+            and np.array_equal(a.parts["mask"], b.parts["mask"])
+            and np.allclose(a.parts["weights"], b.parts["weights"], atol=1e-5)
         )
 
     equal = same(results["ours"], results["tutorial"]) and same(results["ours"], results["eager"])

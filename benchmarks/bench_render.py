@@ -69,12 +69,12 @@ def fixed_costs(profile: str) -> dict[str, float]:
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
         return time.perf_counter() - start
 
-    base = timed("import xaireport.report.tables, xaireport.core.settings")
+    base = timed("import xaireport.report.tables, xaireport.settings")
     warm_page = timed("import xaireport.report.cam_methods, xaireport.report.lime, xaireport.report.sanity_checks")
     torch_ = timed("import xaireport.report.tables, torch, torchvision")
     model = timed(
-        "from xaireport.core.settings import load; from xaireport import models; "
-        f"s = load(profile={profile!r}); models.load(s['classifier.model'], s.path('classifier.weights'), 'cpu')"
+        "from xaireport.settings import load; from xaireport import models; "
+        f"s = load(profile={profile!r}); models.load(s.classifier.model, s.path(s.classifier.weights), 'cpu')"
     )
     return {
         "python + package": base,

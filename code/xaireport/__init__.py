@@ -12,12 +12,16 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "UserError": ("errors", "UserError"),
+    "UserError": ("core.errors", "UserError"),
     "LoadedImage": ("images", "LoadedImage"),
     "load_folder": ("images", "load_folder"),
     "load_image": ("images", "load_image"),
     "Classifier": ("models", "Classifier"),
     "load_model": ("models", "load"),
+    "Explanation": ("methods.explanations", "Explanation"),
+    "Method": ("methods.registry", "Method"),
+    "register_method": ("methods.registry", "register"),
+    "Session": ("session", "Session"),
     "Report": ("report", "Report"),
     "open_report": ("report", "open_report"),
     "Settings": ("settings", "Settings"),

@@ -1,5 +1,5 @@
-"""The per-image output files of the CAM and LIME explanations, written the same way by ``xaireport cams`` /
-``xaireport lime`` and by chapters 2 and 3 (every file atomically), and the image views they contain."""
+"""The per-image output files of explanations, written the same way by the commands (``xaireport cams``,
+``explain``, ``lime``) and by chapters 2 and 3 (every file atomically), and the image views they contain."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PIL import Image
 from xaireport.core.fileio import save_csv, save_npy, save_npz
 
 if TYPE_CHECKING:
-    from xaireport.methods.explanations import CamResult, LimeResult
+    from xaireport.methods.explanations import Explanation, LimeResult
 
 
 def overlay(crop: np.ndarray, heatmap: np.ndarray, image_weight: float = 0.5) -> np.ndarray:
@@ -44,13 +44,14 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     return p
 
 
-def write_cam_outputs(out: Path, stem: str, crop: np.ndarray, result: CamResult) -> None:
-    """``OUT/<method>/<stem>.npy`` (map), ``<stem>.png`` (overlay), ``<stem>-mask.png`` (greyscale map)."""
+def write_map_outputs(out: Path, stem: str, crop: np.ndarray, result: Explanation) -> None:
+    """``OUT/<method>/<stem>.npy`` (the map, float32, signed where the method is), ``<stem>.png`` (overlay of its
+    positive evidence), ``<stem>-mask.png`` (the same in greyscale)."""
     d = Path(out) / result.method
     d.mkdir(parents=True, exist_ok=True)
-    save_npy(d / f"{stem}.npy", result.map)
-    save_png(overlay(crop, result.map), d / f"{stem}.png")
-    save_png(result.map, d / f"{stem}-mask.png")
+    save_npy(d / f"{stem}.npy", result.map.astype(np.float32))
+    save_png(overlay(crop, result.heatmap), d / f"{stem}.png")
+    save_png(result.heatmap, d / f"{stem}-mask.png")
 
 
 def write_predictions(path: Path, rows: list[tuple[str, int, str, float]]) -> None:

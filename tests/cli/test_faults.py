@@ -78,7 +78,7 @@ def test_damaged_cache_entries_are_recomputed_with_one_warning(proj, capsys):
     code, _, err = run_cli(capsys, "cams", "--project", str(proj), "--methods", "gradcam", "--out", str(proj / "o0"))
     assert code == 0, err
     reference = (proj / "o0/gradcam/coffee.npy").read_bytes()
-    entries = sorted((proj / "cache/cams").glob("*.npz"))
+    entries = sorted((proj / "cache/explanations").glob("*.npz"))
     assert len(entries) == 1
     for i, how in enumerate(["truncated", "zero-byte", "junk", "mismatched-meta", "bad-meta-json"], 1):
         _damage(entries[0], how)
@@ -89,7 +89,7 @@ def test_damaged_cache_entries_are_recomputed_with_one_warning(proj, capsys):
         warnings = [line for line in err.splitlines() if "damaged cache entry" in line]
         assert len(warnings) == 1 and str(entries[0]) in warnings[0], (how, err)
         assert (proj / f"o{i}/gradcam/coffee.npy").read_bytes() == reference, how
-        assert cache_mod.ResultCache(proj / "cache").load("cams", entries[0].stem) is not None  # replaced
+        assert cache_mod.ResultCache(proj / "cache").load("explanations", entries[0].stem) is not None  # replaced
     assert no_temp_files(proj / "cache")
 
 

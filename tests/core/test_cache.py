@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from xaireport.core import cache
+from xaireport.core import codegraph
 from xaireport.core.cache import ResultCache, file_digest, make_key
 
-CODE = ("models",)
+CODE = "xaireport.models"
 
 
 def test_key_depends_on_every_part_and_is_order_free():
@@ -14,57 +15,113 @@ def test_key_depends_on_every_part_and_is_order_free():
     assert k != make_key(code=CODE, settings={"a": 2, "b": [1, 2]}, weights="abc", image="d1")
     assert k != make_key(code=CODE, settings={"a": 1, "b": [1, 2]}, weights="abd", image="d1")
     assert k != make_key(code=CODE, settings={"a": 1, "b": [1, 2]}, weights="abc", image="d2")
-    assert k != make_key(code=("images.py",), settings={"a": 1, "b": [1, 2]}, weights="abc", image="d1")
+    assert k != make_key(code="xaireport.images", settings={"a": 1, "b": [1, 2]}, weights="abc", image="d1")
 
 
 def _edited(monkeypatch, edited_file: str) -> None:
-    """Pretend that one package file was edited (its bytes differ), and forget memoised versions."""
-    real = cache._source
+    """Pretend that one package file was edited (its bytes differ), and forget remembered graphs and versions."""
+    real = codegraph._source
     monkeypatch.setattr(
-        cache, "_source", lambda p: real(p) + (b"# edit" if p.as_posix().endswith(edited_file) else b"")
+        codegraph, "_source", lambda p: real(p) + (b"# edit" if p.as_posix().endswith(edited_file) else b"")
     )
-    cache.code_version.cache_clear()
+    codegraph.forget()
 
 
-def test_editing_lime_code_keeps_cam_maps_and_activations(monkeypatch, lite0, root):
-    """A change to chapter 3's LIME code must not invalidate chapter 2's CAM maps or chapter 1's activations;
-    a change to chapter or CLI code invalidates nothing."""
-    from xaireport import results
+@pytest.fixture()
+def keys(lite0, root):
+    """Every kind of cached result's key for fixed inputs, computed afresh on each call."""
     from xaireport.images import load_image
     from xaireport.methods.dissect.probe import ProbeSet
+    from xaireport.methods.registry import METHODS
+    from xaireport.results import activations, explanations, sanity
 
     img = load_image(root / "data/images/coffee.png")
     probe = ProbeSet("x", (), "digest")
+    lime_params = {"num_samples": 100, "num_features": 5, "seed": 0}
 
-    def keys():
+    def compute() -> dict[str, str]:
+        runs = [sanity.Explainer(METHODS["gradcam"], {}, {}), sanity.Explainer(METHODS["lime"], lime_params, {})]
         return {
-            "cam": results.cam_key(lite0, img, "gradcam", None),
-            "lime": results.lime_key(lite0, img, 100, 5, 0, None),
-            "activations": results.act_key(lite0, "layer4", probe, False),
+            "cam": explanations.explanation_key(lite0, img, METHODS["gradcam"], {}, None),
+            "scorecam": explanations.explanation_key(lite0, img, METHODS["scorecam"], {}, None),
+            "lime": explanations.explanation_key(lite0, img, METHODS["lime"], lime_params, None),
+            "sanity": sanity.sanity_key(lite0, [img], runs, 0, 5),
+            "activations": activations.act_key(lite0, "layer4", probe, False),
         }
 
-    cache.code_version.cache_clear()
+    codegraph.forget()
+    yield compute
+    codegraph.forget()
+
+
+def test_editing_a_method_recomputes_that_method_only(monkeypatch, keys):
+    """A change to LIME's code must not invalidate CAM maps or chapter 1's activations; a change to ScoreCAM's
+    code recomputes ScoreCAM's maps but not Grad-CAM's."""
     before = keys()
     _edited(monkeypatch, "methods/lime.py")
     after = keys()
-    assert after["lime"] != before["lime"]
+    assert after["lime"] != before["lime"] and after["sanity"] != before["sanity"]
     assert after["cam"] == before["cam"] and after["activations"] == before["activations"]
-    for chapter_or_cli in ("report/cam_methods.py", "report/network_dissection.py", "cli/cams.py", "outputs.py"):
-        monkeypatch.undo()
-        _edited(monkeypatch, chapter_or_cli)
-        assert keys() == before, chapter_or_cli
     monkeypatch.undo()
     _edited(monkeypatch, "methods/cams/scorecam.py")
-    assert keys()["cam"] != before["cam"] and keys()["lime"] == before["lime"]
-    monkeypatch.undo()
-    cache.code_version.cache_clear()
+    after = keys()
+    assert after["scorecam"] != before["scorecam"]
+    assert after["cam"] == before["cam"] and after["lime"] == before["lime"] and after["sanity"] == before["sanity"]
 
 
-def test_every_declared_code_dependency_exists():
-    from xaireport import results
+@pytest.mark.parametrize(
+    "module",
+    [
+        "report/cam_methods.py",
+        "report/network_dissection.py",
+        "report/sanity_checks.py",
+        "report/figures.py",
+        "cli/cams.py",
+        "cli/options.py",
+        "outputs.py",
+        "session.py",
+        "settings.py",
+        "methods/registry.py",
+    ],
+)
+def test_editing_chapter_figure_cli_or_registry_code_recomputes_nothing(monkeypatch, keys, module):
+    """Chapters, figures, the CLI, the session and the settings schema are not computation (the settings' values
+    are in the keys); the registry's records are not either (a new method changes no other method's key)."""
+    before = keys()
+    _edited(monkeypatch, module)
+    assert keys() == before, module
 
-    for kind, parts in results.CODE.items():
-        assert cache.code_version(*parts), kind  # raises on a missing file or folder
+
+@pytest.mark.parametrize(
+    "module, changed",
+    [
+        ("methods/agreement.py", {"sanity"}),  # methods/sanity.py imports it: missing from the old hand list
+        ("methods/sanity.py", {"sanity"}),
+        ("methods/cams/base.py", {"cam", "scorecam", "sanity"}),
+        ("core/inference.py", {"scorecam", "lime", "sanity"}),  # imported inside functions
+        ("models/anatomy.py", {"cam", "scorecam", "lime", "sanity", "activations"}),
+        ("methods/dissect/encoders.py", {"activations"}),
+        ("results/explanations.py", {"cam", "scorecam", "lime", "sanity"}),
+    ],
+)
+def test_editing_an_imported_module_recomputes_what_imports_it(monkeypatch, keys, module, changed):
+    before = keys()
+    _edited(monkeypatch, module)
+    after = keys()
+    assert {k for k in before if after[k] != before[k]} == changed, module
+
+
+def test_closure_follows_imports_in_functions_and_skips_type_checking():
+    from xaireport.core.codegraph import closure, imports
+
+    lime = closure("xaireport.methods.lime")
+    assert {"xaireport.core.inference", "xaireport.core.onnxrt", "xaireport.methods"} <= lime  # onnxrt: in a function
+    assert not any(m.startswith(("xaireport.report", "xaireport.cli", "xaireport.results")) for m in lime)
+    # results.explanations names Method and Session only under TYPE_CHECKING: neither is part of its closure
+    direct = imports("xaireport.results.explanations")
+    assert "xaireport.methods.registry" not in direct and "xaireport.session" not in direct
+    with pytest.raises(ValueError, match="not a module"):
+        closure("xaireport.no_such_module")
 
 
 def test_roundtrip_and_atomic_write(tmp_path):

@@ -9,8 +9,8 @@ from torch import nn
 
 from helpers import run_xaireport
 from xaireport.core.errors import UserError
-from xaireport.methods.cams import explain
 from xaireport.methods.cams.scorecam import FastScoreCAM
+from xaireport.methods.registry import explain
 from xaireport.models import Classifier
 
 
@@ -138,7 +138,7 @@ def test_target_override_changes_the_explained_class(tiny, chelsea):
 
 
 def test_bad_method_and_target(tiny, chelsea):
-    with pytest.raises(UserError, match=r"unknown CAM method 'gradcam\+\+'"):
+    with pytest.raises(UserError, match=r"unknown method 'gradcam\+\+'"):
         explain(tiny, chelsea, "gradcam++")
     with pytest.raises(UserError, match="target class 10 is out of range"):
         explain(tiny, chelsea, "gradcam", target=10)
@@ -192,11 +192,11 @@ def test_cli_cams_bad_input_writes_nothing(root, tmp_path):
     assert r.returncode == 2 and "broken.png" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
     r = run_xaireport(["cams", "--methods", "gradcam,foo", "--out", str(out)], cwd=root)
-    assert r.returncode == 2 and "unknown method 'foo' in --methods" in r.stderr and not out.exists()
+    assert r.returncode == 2 and "unknown CAM method 'foo' in --methods" in r.stderr and not out.exists()
 
 
 def test_unknown_method_in_settings_is_a_user_error(root):
-    from xaireport.core.settings import load
+    from xaireport.settings import load
 
     with pytest.raises(
         UserError,

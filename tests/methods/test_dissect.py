@@ -14,7 +14,7 @@ from xaireport.methods.dissect import concepts as concepts_mod
 from xaireport.methods.dissect.categories import categorize
 from xaireport.methods.dissect.probe import load_probe
 from xaireport.methods.dissect.similarity import cos_similarity, cos_similarity_cubed, soft_wpmi, wpmi
-from xaireport.results import dissect
+from xaireport.results.dissection import dissect
 
 # -- direct transcriptions of the formulas of the paper's similarity.py (one unit at a time) -----------------
 
@@ -210,7 +210,7 @@ def test_final_layer_check_uses_full_names_and_all_units(tiny_setup, monkeypatch
     """The check embeds the full WordNet strings, scores every output unit (soft-WPMI's λ term averages over
     all of them), and only then keeps the first ``final_layer_units``."""
     import xaireport.methods.dissect.labels as labels_mod
-    import xaireport.results as run_mod
+    import xaireport.results.dissection as run_mod
     from xaireport.models import imagenet_descriptions
 
     d, probe, clip, net = tiny_setup

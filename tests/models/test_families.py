@@ -15,7 +15,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from skimage import data
 
 from xaireport import models
-from xaireport.methods.cams import explain
+from xaireport.methods.registry import explain
 
 # name → (documented target layer, has a head for the fast AblationCAM, the layer's output is post-ReLU)
 FAMILIES = {
@@ -85,4 +85,4 @@ def test_lime_runs_on_a_library_model(image: np.ndarray) -> None:
     clf = small(models.load("timm:convnext_atto", random_init=True, device="cpu"))
     exp = lime_explain(clf, image, num_samples=20, seed=0, batch_size=10)
     assert exp.heatmap.shape == (CNN_SIZE, CNN_SIZE)
-    assert exp.mask.any()
+    assert exp.parts["mask"].any()

@@ -190,3 +190,59 @@ def test_claims_are_decided_from_the_numbers():
     diffuse, sharp = check_claims(pd.DataFrame(rows))
     assert diffuse.holds and diffuse.images == 2 and "borne out" in diffuse.sentence()
     assert not sharp.holds and sharp.images == 0 and "not borne out" in sharp.sentence()
+
+
+#: A method registered by a plugin module: the map is a bump at the image centre, whatever the model (a baseline
+#: that must fail the sanity checks: its map never changes).
+PLUGIN = """
+import time
+
+import numpy as np
+
+from xaireport.methods.explanations import Explanation
+from xaireport.methods.registry import Method, register
+
+register(Method("centrebump", "Centre bump", "CAM", __name__, cost="no pass"))
+
+
+def explain(classifier, image, target=None, *, progress=True):
+    probs = classifier.probabilities(image)
+    index = int(probs.argmax()) if target is None else int(target)
+    n = classifier.crop_size
+    y, x = np.mgrid[:n, :n] / (n - 1) - 0.5
+    start = time.perf_counter()
+    bump = np.exp(-(x**2 + y**2) / 0.05).astype(np.float32)
+    return Explanation("centrebump", bump, index, classifier.categories[index], float(probs[index]),
+                       time.perf_counter() - start)
+"""
+
+
+@pytest.mark.slow
+def test_a_registered_method_reaches_chapters_4_and_5_without_other_edits(root, tmp_path, monkeypatch):
+    """Issue 23: one registration (here in a plugin module named by the ``plugins`` setting) and the method is in
+    chapter 4's agreement matrix and chapter 5's checks, with no edit to any chapter or package module."""
+    import json
+
+    (tmp_path / "xr_centre_plugin.py").write_text(PLUGIN)
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{__import__('os').environ.get('PYTHONPATH', '')}")
+    overrides = {
+        "plugins": ["xr_centre_plugin"],
+        "cams.methods": ["gradcam", "centrebump"],
+        "sanity.methods": ["gradcam", "centrebump"],
+        "paths.cache": str(tmp_path / "cache"),
+        "paths.results": str(tmp_path / "results"),
+        "paths.figures": str(tmp_path / "figures"),
+    }
+    monkeypatch.setenv("XAIREPORT_OVERRIDES", json.dumps(overrides))
+    nb = qmd.execute(root / "chapters/gradcam-vs-lime.qmd", root, profile="smoke")
+    assert "Traceback" not in qmd.outputs_text(nb)
+    agreement = (tmp_path / "results/comparison/agreement_iou.csv").read_text()
+    assert agreement.splitlines()[0] == ",Grad-CAM,Centre bump,LIME"
+    nb = qmd.execute(root / "chapters/sanity-checks.qmd", root, profile="smoke")
+    text = qmd.outputs_text(nb)
+    assert "Centre bump" in text and "Traceback" not in text
+    import pandas as pd
+
+    cascade = pd.read_csv(tmp_path / "results/sanity/cascade.csv")
+    bump = cascade[cascade["method"] == "centrebump"]
+    assert len(bump) == cascade["step"].nunique() and (bump["spearman"] == 1.0).all()  # it never changes

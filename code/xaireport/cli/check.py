@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from xaireport.cli.options import add_common, command, load_inputs, settings_from
+from xaireport.cli.options import add_common, command, prepare, session_from
 
 
 def describe_head(clf) -> str:
@@ -49,8 +49,9 @@ def _configure_check(p: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace) -> int:
     from xaireport.core import progress
 
-    settings = settings_from(args)
-    imgs, clf = load_inputs(args, settings)
+    session = session_from(args)
+    clf = prepare(args, session)
+    settings, imgs = session.settings, session.images()
     print(f"project   {settings.project_dir}  (profile: {settings.profile_name})")
     print(f"model     {clf.name} on {clf.device}  (weights sha256 {clf.weights_id[:12]})")
     print(f"classes   {len(clf.categories)} ({clf.label_set}): {', '.join(clf.categories[:3])}, …")

@@ -29,12 +29,12 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
 )
 def _compare(args: argparse.Namespace) -> int:
     from xaireport.core.fileio import check_output_file
-    from xaireport.methods.cams import check_methods
+    from xaireport.methods import registry
 
-    check_methods([args.method], "--method")
-    settings = settings_from(args)
-    threshold = args.threshold if args.threshold is not None else settings["comparison.gradcam_threshold"]
-    seed = args.seed if args.seed is not None else settings["seed"]
+    registry.check([args.method], "--method", "CAM")
+    overrides = {"comparison.gradcam_threshold": args.threshold, "seed": args.seed}
+    settings = settings_from(args, {k: v for k, v in overrides.items() if v is not None})
+    threshold, seed = settings.comparison.gradcam_threshold, settings.seed
     cam_dir = args.cams / args.method
     for folder, what, cmd in (
         (cam_dir, f"--cams (its {args.method}/ sub-folder)", "cams"),

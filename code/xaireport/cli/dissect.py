@@ -81,17 +81,17 @@ def _dissect(args: argparse.Namespace) -> int:
     from xaireport.methods.dissect.concepts import load_concepts
     from xaireport.methods.dissect.encoders import check_clip_name, load_clip
     from xaireport.methods.dissect.probe import load_probe
-    from xaireport.results import dissect
+    from xaireport.results.dissection import dissect
 
     check_clip_name(args.clip, "none" if args.random_weights else args.clip_pretrained)
     source = "folder" if probe_dir is not None else args.probe
-    cache = ResultCache(settings.path("paths.cache"))
+    cache = ResultCache(settings.folder(settings.paths.cache))
     probe = load_probe(source, probe_dir, args.probe_size, args.seed, cache_dir=cache.root / "probe")
     concepts = load_concepts(args.concepts)
     clf = models.load(
         args.model,
         args.weights,
-        settings["device"],
+        settings.device,
         random_init=args.random_weights,
         seed=args.seed,
         categories=args.categories,
@@ -100,7 +100,7 @@ def _dissect(args: argparse.Namespace) -> int:
         args.clip,
         "none" if args.random_weights else args.clip_pretrained,
         args.clip_weights,
-        settings["device"],
+        settings.device,
         args.seed,
     )
     res = dissect(

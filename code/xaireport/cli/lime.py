@@ -1,12 +1,10 @@
-"""``xaireport lime``: LIME explanations for a folder of images."""
+"""``xaireport lime``: LIME explanations for a folder of images (chapter 3's computation)."""
 
 from __future__ import annotations
 
 import argparse
 
-from xaireport.cli.options import add_common, command, load_inputs, settings_from
-from xaireport.core.errors import UserError
-from xaireport.core.progress import bar
+from xaireport.cli.options import add_common, command, prepare, session_from
 
 
 def _configure_lime(p: argparse.ArgumentParser) -> None:
@@ -21,26 +19,21 @@ def _configure_lime(p: argparse.ArgumentParser) -> None:
 
 @command("lime", "LIME superpixel explanations for a folder of images", _configure_lime)
 def _lime(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    n = args.num_samples if args.num_samples is not None else settings["lime.num_samples"]
-    k = args.num_features if args.num_features is not None else settings["lime.num_features"]
-    seed = args.seed if args.seed is not None else settings["seed"]
-    if n < 2:
-        raise UserError(f"--num-samples must be at least 2 (got {n})")
-    if k < 1:
-        raise UserError(f"--num-features must be at least 1 (got {k})")
-    imgs, clf = load_inputs(args, settings, out=args.out)
+    options = {"lime.num_samples": args.num_samples, "lime.num_features": args.num_features, "seed": args.seed}
+    session = session_from(args, {k: v for k, v in options.items() if v is not None})
+    clf = prepare(args, session, out=args.out)
     import pandas as pd
 
-    from xaireport.core.cache import ResultCache
     from xaireport.core.fileio import save_csv
+    from xaireport.core.progress import bar
+    from xaireport.methods.explanations import LimeResult
     from xaireport.outputs import write_lime_outputs
-    from xaireport.results import cached_lime
+    from xaireport.results.explanations import explain
 
-    cache = ResultCache(settings.path("paths.cache"))
+    s, lime = session.settings, session.method("lime")
     rows = []
-    for im in bar(imgs, desc="LIME", unit="image"):
-        r = cached_lime(cache, clf, im, n, k, seed, args.target, batch_size=settings["lime.batch_size"])
+    for im in bar(session.images(), desc="LIME", unit="image"):
+        r = LimeResult.of(explain(session, im, lime, args.target), clf.crop(im.array))
         write_lime_outputs(args.out, im.stem, r)
         rows.append(
             {
@@ -53,5 +46,7 @@ def _lime(args: argparse.Namespace) -> int:
             }
         )
     save_csv(pd.DataFrame(rows), args.out / "explanations.csv")
-    print(f"wrote LIME explanations of {len(imgs)} images (num_samples={n}, seed={seed}) to {args.out}")
+    print(
+        f"wrote LIME explanations of {len(rows)} images (num_samples={s.lime.num_samples}, seed={s.seed}) to {args.out}"
+    )
     return 0

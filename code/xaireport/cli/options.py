@@ -7,9 +7,13 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xaireport.core.errors import UserError
+
+if TYPE_CHECKING:
+    from xaireport.models import Classifier
+    from xaireport.session import Session
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
 
@@ -105,7 +109,7 @@ def fraction(text: str) -> float:
 def project_dir(args: argparse.Namespace) -> Path:
     """``--project``, else ``$QUARTO_PROJECT_DIR``, else the nearest folder upwards with ``_quarto.yml``, else
     the package's own report (said on stderr, so that nobody writes into an install folder unknowingly)."""
-    from xaireport.core.settings import find_project_dir
+    from xaireport.settings import find_project_dir
 
     if getattr(args, "project", None) is not None:
         p = args.project.expanduser()
@@ -129,15 +133,54 @@ def project_dir(args: argparse.Namespace) -> Path:
         return own
 
 
-def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None):
-    """The project's settings with the command's overrides (``--device`` and any dotted keys in ``overrides``,
-    validated like the files)."""
-    from xaireport.core.settings import load
+def _absolute(path: Path) -> str:
+    """An option's path as the settings value: relative to the current folder, as the user typed it (a setting in
+    a file is relative to the project folder instead)."""
+    return str(path.expanduser().absolute())
 
-    overrides = dict(overrides or {})
+
+def option_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The common options as settings overrides: ``--device``, ``--images``, ``--limit``, ``--model`` (which drops
+    the settings' weights, classes and layer: they belong to the settings' model), ``--weights``, ``--classes``,
+    ``--target-layer``."""
+    out: dict[str, Any] = {}
     if getattr(args, "device", None):
-        overrides["device"] = args.device
-    return load(profile=args.profile, project_dir=project_dir(args), overrides=overrides)
+        out["device"] = args.device
+    if getattr(args, "images", None) is not None:
+        out["images.folder"] = _absolute(args.images)
+    if getattr(args, "limit", None) is not None:
+        out["images.limit"] = args.limit
+    if getattr(args, "model", None) is not None:
+        out.update({"classifier.model": args.model, "classifier.weights": None, "classifier.classes": None})
+        out["classifier.target_layer"] = None
+    for option, key in (("weights", "classifier.weights"), ("classes", "classifier.classes")):
+        if getattr(args, option, None) is not None:
+            out[key] = _absolute(getattr(args, option))
+    if getattr(args, "target_layer", None) is not None:
+        out["classifier.target_layer"] = args.target_layer
+    return out
+
+
+def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None):
+    """The project's settings with the command's options (:func:`option_overrides`) and ``overrides`` (dotted
+    keys) applied, checked like the files."""
+    from xaireport.settings import load
+
+    project = project_dir(args)
+    if getattr(args, "model", None) is not None:
+        check_model_name(args.model)
+    check_weights_file(getattr(args, "weights", None))
+    if getattr(args, "classes", None) is not None and not args.classes.is_file():
+        raise UserError(f"{args.classes}: classes file not found: check --classes")
+    return load(profile=args.profile, project_dir=project, overrides={**option_overrides(args), **(overrides or {})})
+
+
+def session_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Session:
+    """A :class:`~xaireport.session.Session` of the settings :func:`settings_from` gives: the same object the
+    chapters compute with."""
+    from xaireport.session import Session
+
+    return Session(settings_from(args, overrides))
 
 
 def check_weights_file(path: Path | None) -> None:
@@ -152,64 +195,39 @@ def check_model_name(name: str) -> None:
     check(name)
 
 
-def parse_methods(text: str | None, default: list[str], extra: tuple[str, ...] = ()) -> list[str]:
-    """``--methods "gradcam, ablationcam"`` → names, stripped; empty names and unknown ones are errors. The
-    choices are the registered CAM methods plus ``extra`` (``sanity`` adds ``lime``)."""
-    from xaireport.methods.cams import METHODS
+def parse_methods(text: str | None, family: str | None = None) -> list[str] | None:
+    """``--methods "gradcam, ablationcam"`` → names, stripped, duplicates dropped (``None`` when not given);
+    empty names and unknown ones (of another ``family``) are errors naming the choices."""
+    from xaireport.methods import registry
 
     if text is None:
-        return list(default)
-    choices = [*METHODS, *extra]
+        return None
+    choices = registry.names(family)
     methods = [m.strip() for m in text.split(",")]
     if not any(methods) or "" in methods:
         raise UserError(f"--methods {text!r} has an empty name: give a comma-separated list of {', '.join(choices)}")
-    unknown = [m for m in methods if m not in choices]
-    if unknown:
-        names = ", ".join(repr(m) for m in unknown)
-        raise UserError(f"unknown method {names} in --methods: choose from {', '.join(choices)}")
+    registry.check(methods, "--methods", family)
     return list(dict.fromkeys(methods))
 
 
-def load_classifier(args: argparse.Namespace, settings):
-    """The classifier the options and settings name: ``--model``/``--weights``/``--classes``/``--target-layer``
-    override ``classifier.*``; with ``--model`` given, the settings' weights, classes and layer (which belong to
-    the settings' model) are not used. The name and ``--weights`` are checked by :func:`load_inputs` first."""
-    from xaireport import models
-
-    own = args.model is None  # the settings' model: its weights/classes/layer settings apply
-    return models.load(
-        args.model or settings["classifier.model"],
-        args.weights or (settings.path("classifier.weights") if own else None),
-        device=settings["device"],
-        classes=args.classes or (settings.path("classifier.classes") if own else None),
-        target_layer=args.target_layer or (settings["classifier.target_layer"] if own else None),
-    )
-
-
-def load_inputs(args: argparse.Namespace, settings, out: Path | None = None):
-    """Validate images, model name, weights, ``--out`` and ``--target`` before any computation, then load the
-    classifier (shared by cams and lime). Nothing is written."""
-    from xaireport import images
+def prepare(args: argparse.Namespace, session: Session, out: Path | None = None) -> Classifier:
+    """Validate the images, ``--out``, the device and ``--target`` before any computation (the model name and the
+    files were checked with the settings, :func:`settings_from`), then load the classifier (which the session
+    keeps). Nothing is written."""
     from xaireport.core import progress
+    from xaireport.core.device import resolve
+    from xaireport.models.description import real
 
-    folder = args.images or settings.path("images.folder")
-    name = args.model or settings["classifier.model"]
-    check_model_name(name)
-    check_weights_file(args.weights)
-    if getattr(args, "classes", None) is not None and not args.classes.is_file():
-        raise UserError(f"{args.classes}: classes file not found: check --classes")
-    limit = args.limit if getattr(args, "limit", None) is not None else settings["images.limit"]
-    imgs = images.load_folder(folder, limit=limit, max_megapixels=settings["images.max_megapixels"])
+    s = session.settings
+    session.images()
     if out is not None:
         from xaireport.core.fileio import check_output_folder
 
         check_output_folder(out)
-    from xaireport.core.device import resolve
-
-    resolve(settings["device"])  # an unknown or absent device fails before the model is loaded
-    progress.note(f"loading {name}")
-    clf = load_classifier(args, settings)
+    resolve(s.device)  # an unknown or absent device fails before the model is loaded
+    progress.note(f"loading {s.classifier.model}")
+    clf = real(session.classifier())
     target = getattr(args, "target", None)
     if target is not None and not 0 <= target < len(clf.categories):
         raise UserError(f"--target {target} is out of range for {clf.name} ({len(clf.categories)} classes)")
-    return imgs, clf
+    return clf

@@ -1,10 +1,11 @@
-"""``xaireport sanity``: model-parameter randomization checks (cascading and independent) for a folder of images."""
+"""``xaireport sanity``: model-parameter randomization checks (cascading and independent) for a folder of images
+(chapter 5's computation)."""
 
 from __future__ import annotations
 
 import argparse
 
-from xaireport.cli.options import add_common, command, load_inputs, parse_methods, settings_from
+from xaireport.cli.options import add_common, command, parse_methods, prepare, session_from
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -12,7 +13,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--methods",
         default=None,
-        help="comma-separated: gradcam,ablationcam,scorecam,lime (default: the sanity.methods setting)",
+        help="comma-separated registered methods, e.g. gradcam,ablationcam,scorecam,lime (default: the "
+        "sanity.methods setting)",
     )
     p.add_argument(
         "--lime-num-samples",
@@ -28,28 +30,25 @@ def _configure(p: argparse.ArgumentParser) -> None:
     _configure,
 )
 def _sanity(args: argparse.Namespace) -> int:
-    overrides: dict[str, object] = {}
-    if args.methods is not None:
-        overrides["sanity.methods"] = parse_methods(args.methods, [], extra=("lime",))
-    if args.lime_num_samples is not None:
-        overrides["sanity.lime_num_samples"] = args.lime_num_samples
-    settings = settings_from(args, overrides)
-    methods = list(settings["sanity.methods"])
-    imgs, clf = load_inputs(args, settings, out=args.out)
-    from xaireport.core.cache import ResultCache
+    overrides: dict[str, object] = {"sanity.methods": parse_methods(args.methods)}
+    overrides["sanity.lime_num_samples"] = args.lime_num_samples
+    session = session_from(args, {k: v for k, v in overrides.items() if v is not None})
+    clf = prepare(args, session, out=args.out)
     from xaireport.methods.sanity import blocks
     from xaireport.report import sanity_checks
+    from xaireport.results.sanity import run
 
     blocks(clf)  # an architecture without a known cascade order fails before any work
-    run = sanity_checks.run_checks(clf, imgs, methods, ResultCache(settings.required_path("paths.cache")), settings)
+    s = session.settings
+    checks = run(session, images=session.images())
     args.out.mkdir(parents=True, exist_ok=True)
-    sanity_checks.save_all(run, args.out)
-    sanity_checks.cascade_figure(run, args.out / "cascade.png")
-    sanity_checks.curve_figure(run, args.out / "curves.png")
-    for v in sanity_checks.verdicts(run, settings["sanity.threshold"], settings["sanity.within_blocks"]):
-        print(v.sentence(settings["sanity.threshold"], settings["sanity.within_blocks"]).replace("**", ""))
+    sanity_checks.save_all(checks, args.out)
+    sanity_checks.cascade_figure(checks, args.out / "cascade.png")
+    sanity_checks.curve_figure(checks, args.out / "curves.png")
+    for v in sanity_checks.verdicts(checks, s.sanity.threshold, s.sanity.within_blocks):
+        print(v.sentence(s.sanity.threshold, s.sanity.within_blocks).replace("**", ""))
     print(
-        f"wrote cascade.csv, independent.csv, cascade.png and curves.png for {len(imgs)} images × {len(methods)} "
-        f"methods × {len(run.order)} blocks to {args.out}"
+        f"wrote cascade.csv, independent.csv, cascade.png and curves.png for {len(session.images())} images × "
+        f"{len(s.sanity.methods)} methods × {len(checks.order)} blocks to {args.out}"
     )
     return 0

@@ -1,10 +1,11 @@
 """On-disk result cache, keyed by everything a result depends on.
 
 A key is the SHA-256 of a canonical JSON document holding the caller's parts (settings, weights digest, image
-digest, ...) and :func:`code_version` of the package files that result depends on, so editing any of those gives
-a new key and a stale entry is never read, while editing unrelated code (a chapter, the CLI, another method)
-keeps every other result. Entries are ``.npz`` files holding arrays plus a JSON ``__meta__``
-record, written to a temporary file in the same folder and renamed into place (atomic on POSIX and Windows).
+digest, ...) and the code version of the modules that compute the result, with everything they import
+(:func:`xaireport.core.codegraph.code_version`), so editing any of those gives a new key and a stale entry is
+never read, while editing unrelated code (a chapter, the CLI, another method) keeps every other result. Entries
+are ``.npz`` files holding arrays plus a JSON ``__meta__`` record, written to a temporary file in the same folder
+and renamed into place (atomic on POSIX and Windows).
 """
 
 from __future__ import annotations
@@ -15,40 +16,13 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from xaireport.core.codegraph import code_version
 from xaireport.core.fileio import write_bytes
-
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # code/xaireport
-
-
-def _source(path: Path) -> bytes:
-    return path.read_bytes()
-
-
-@cache
-def code_version(*parts: str) -> str:
-    """Digest of the package source a result depends on: ``parts`` are files or folders relative to the
-    package root (``"methods/cams"``, ``"models"``); a folder means every ``.py`` file under it.
-
-    Each cached result kind names its own parts (:data:`xaireport.results.CODE`), so editing chapter or CLI code
-    invalidates nothing, and editing LIME's code does not invalidate CAM maps.
-    """
-    if not parts:
-        raise ValueError("name the package files a cached result depends on")
-    h = hashlib.sha256()
-    for part in parts:
-        path = _PACKAGE_DIR / part
-        if not path.exists():
-            raise ValueError(f"{part}: no such file or folder in the package")
-        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            h.update(f.relative_to(_PACKAGE_DIR).as_posix().encode())
-            h.update(_source(f))
-    return h.hexdigest()[:16]
 
 
 def bytes_digest(data: bytes) -> str:
@@ -72,10 +46,12 @@ def file_digest(path: str | os.PathLike) -> str:
     return _FILE_DIGESTS[memo]
 
 
-def make_key(*, code: tuple[str, ...], **parts: Any) -> str:
-    """Hash of ``parts`` (JSON-serialisable) plus the version of the package code in ``code``
-    (:func:`code_version`)."""
-    doc = json.dumps({"code": code_version(*code), **parts}, sort_keys=True, default=_jsonable)
+def make_key(*, code: str | tuple[str, ...], **parts: Any) -> str:
+    """Hash of ``parts`` (JSON-serialisable) plus the version of the code that computes the result: ``code``
+    names the computing module(s) (``__name__`` of the caller, a method's implementation module), and their whole
+    import closure counts (:func:`~xaireport.core.codegraph.code_version`)."""
+    modules = (code,) if isinstance(code, str) else code
+    doc = json.dumps({"code": code_version(*modules), **parts}, sort_keys=True, default=_jsonable)
     return hashlib.sha256(doc.encode()).hexdigest()[:32]
 
 

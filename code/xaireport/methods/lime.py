@@ -8,7 +8,7 @@ purpose, and the equivalence with the tutorial's pipeline is tested on our crop.
 change the answer:
 
 * ``classifier_fn`` runs the model in ``torch.inference_mode()`` on channels-last batches (8 on CPU, one
-  batch per core at a time, :func:`xaireport.device.map_batches`; 64 on a GPU) instead of the tutorial's
+  batch per core at a time, :func:`xaireport.core.device.map_batches`; 64 on a GPU) instead of the tutorial's
   ``batch_predict`` on lime's default batches of 10, through :func:`xaireport.core.inference.fast_forward`
   (on a CPU the model exported to ONNX and run by ONNX Runtime, as ScoreCAM's passes: exported once per
   architecture, checked against the eager model on the first batch, then reused for every image and seed; a
@@ -19,7 +19,7 @@ change the answer:
   that classifies that batch (so the building runs on every core, overlapping the forward passes).
 
 One ``seed`` drives everything (lime's ``random_state`` for the perturbations and ``random_seed`` for the
-segmentation). ``LimeResult.r2`` is lime's ``explanation.score``: the weighted R² of the local linear
+segmentation). ``Explanation.info["r2"]`` is lime's ``explanation.score``: the weighted R² of the local linear
 surrogate (for the explained label; lime keeps it only for the last label it fits).
 """
 
@@ -36,7 +36,7 @@ from xaireport.core import progress
 from xaireport.core.device import map_batches
 from xaireport.core.errors import UserError
 from xaireport.core.inference import fast_forward
-from xaireport.methods.explanations import LimeResult
+from xaireport.methods.explanations import Explanation
 from xaireport.models import Classifier
 
 
@@ -60,7 +60,7 @@ def perturbed(rows: np.ndarray, segments: np.ndarray, image: np.ndarray, fudged:
     return np.where(off[..., None], fudged[None], image[None])
 
 
-def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: bool = True):
+def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: bool = True, bar: bool = True):
     """Probabilities for a stack of uint8 crops, computed in batches without autograd, through the cached fast
     forward pass (``graph=False``: the model itself).
 
@@ -75,7 +75,7 @@ def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: 
         x = classifier.to_input(np.asarray(chunk))
         return x.contiguous(memory_format=torch.channels_last) if cpu else x
 
-    def run(make: Callable[[int], np.ndarray], n: int, first: np.ndarray, bar: bool) -> np.ndarray:
+    def run(make: Callable[[int], np.ndarray], n: int, first: np.ndarray, show: bool) -> np.ndarray:
         """Probabilities of the images ``make(0), ..., make(ceil(n / bs) - 1)`` (batches of ``bs``)."""
         batches = range((n + bs - 1) // bs)
 
@@ -89,7 +89,7 @@ def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: 
                     return _softmax(forward(inputs(chunk)))[:k]
 
             results: Iterable[np.ndarray] = map_batches(probabilities, batches, classifier.device)
-            if bar:
+            if show:
                 results = progress.bar(results, total=len(batches), desc="LIME samples", unit="batch", leave=False)
             return np.concatenate(list(results))
 
@@ -102,11 +102,11 @@ def classifier_fn(classifier: Classifier, batch_size: int | None = None, graph: 
 
     def predict(images: np.ndarray) -> np.ndarray:
         images = np.asarray(images)
-        return run(lambda i: images[i * bs : (i + 1) * bs], len(images), images, bar=False)
+        return run(lambda i: images[i * bs : (i + 1) * bs], len(images), images, show=False)
 
     def from_rows(rows: np.ndarray, segments: np.ndarray, image: np.ndarray, fudged: np.ndarray) -> np.ndarray:
         return run(
-            lambda i: perturbed(rows[i * bs : (i + 1) * bs], segments, image, fudged), len(rows), image[None], True
+            lambda i: perturbed(rows[i * bs : (i + 1) * bs], segments, image, fudged), len(rows), image[None], bar
         )
 
     predict.from_rows = from_rows  # type: ignore[attr-defined]
@@ -136,27 +136,34 @@ def tutorial_batch_predict(classifier: Classifier):
 def explain(
     classifier: Classifier,
     image: np.ndarray,
+    target: int | None = None,
+    *,
     num_samples: int = 1000,
     num_features: int = 5,
     seed: int = 0,
-    target: int | None = None,
-    *,
     batch_size: int | None = None,
+    progress: bool = True,
     reference: bool = False,
     graph: bool = True,
-) -> LimeResult:
+) -> Explanation:
     """Explain the classifier's decision on one image with LIME.
 
     Args:
         classifier: from :func:`xaireport.models.load`.
         image: RGB uint8 H×W×3; explained as ``classifier.crop(image)``.
-        num_samples: perturbed samples for the surrogate.
-        num_features: superpixels in ``mask``.
-        seed: the one seed for lime's perturbations and segmentation.
         target: class to explain; default the top-1 class.
+        num_samples: perturbed samples for the surrogate.
+        num_features: superpixels in the ``mask`` part.
+        seed: the one seed for lime's perturbations and segmentation.
         batch_size: images per forward pass.
+        progress: show a progress bar over the batches of samples.
         reference: run lime's own explainer with the tutorial's ``batch_predict`` (slow; for checks).
         graph: run the model through the cached fast forward pass (``False``: the eager model; benchmarks).
+
+    Returns:
+        An :class:`Explanation` whose ``map`` is each pixel's superpixel weight (signed), with the parts
+        ``segments`` (int superpixel ids), ``weights`` (one per superpixel) and ``mask`` (the ``num_features``
+        superpixels with the largest positive weights), and ``info["r2"]``.
     """
     if num_samples < 2 or num_features < 1:
         raise UserError(f"LIME needs num_samples ≥ 2 and num_features ≥ 1 (got {num_samples}, {num_features})")
@@ -167,7 +174,7 @@ def explain(
         fn = tutorial_batch_predict(classifier)
     else:
         explainer = FastLimeImageExplainer(random_state=seed)
-        fn = classifier_fn(classifier, batch_size, graph)
+        fn = classifier_fn(classifier, batch_size, graph, progress)
     kwargs = {"top_labels": 1} if target is None else {"labels": (int(target),), "top_labels": None}
     # lime draws every sample's random numbers before batching, so the batch size does not change the answer;
     # the tutorial runs lime's default batches of 10, ours batches of classifier_fn's size (via from_rows).
@@ -181,18 +188,16 @@ def explain(
     for seg, w in exp.local_exp[label]:
         weights[seg] = w
     _, mask = exp.get_image_and_mask(label, positive_only=True, num_features=num_features, hide_rest=False)
-    heat = np.clip(weights, 0, None)
-    heat = heat / heat.max() if heat.max() > 0 else heat
     probs = fn(crop[None])[0]
-    return LimeResult(
-        image=crop,
-        segments=exp.segments.astype(np.int32),
-        weights=weights,
-        mask=mask.astype(bool),
-        heatmap=heat[exp.segments].astype(np.float32),
+    segments = exp.segments.astype(np.int32)
+    return Explanation(
+        method="lime",
+        map=weights[segments].astype(np.float32),
         class_index=int(label),
         class_name=classifier.categories[label],
         score=float(probs[label]),
-        r2=float(exp.score),
         seconds=seconds,
+        signed=True,
+        parts={"segments": segments, "weights": weights, "mask": mask.astype(bool)},
+        info={"r2": float(exp.score)},
     )

@@ -119,7 +119,7 @@ def info_key(
         if not c.is_file():
             return None
         parts["classes"] = file_digest(c)
-    return make_key(code=("models",), kind="classifier-info", **parts)
+    return make_key(code="xaireport.models", kind="classifier-info", **parts)
 
 
 def load_info(cache: ResultCache, key: str) -> ClassifierInfo | None:

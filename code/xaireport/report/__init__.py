@@ -1,80 +1,28 @@
-"""What every chapter shares: the merged settings, the cache, the images, the classifier, and display helpers.
+"""What every chapter shares: the session (settings, cache, images, classifier) and display helpers.
 
 A chapter starts with ``rep = xaireport.report.open_report()`` (in ``chapters/_setup.qmd``); during
-``quarto render`` the settings come from ``$QUARTO_PROJECT_DIR`` and ``$QUARTO_PROFILE``.
+``quarto render`` the settings come from ``$QUARTO_PROJECT_DIR`` and ``$QUARTO_PROFILE``. Each chapter module
+offers ``prepare(report) -> Chapter``: the numbers, tables, figure paths and verdicts its page shows (computed
+through :mod:`xaireport.results`); the sentences are the ``.qmd``'s.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from xaireport import images as images_mod
-from xaireport import models
 from xaireport.core import progress
-from xaireport.core.cache import ResultCache
-from xaireport.core.device import name as device_name
-from xaireport.core.settings import Settings
-from xaireport.core.settings import load as load_settings
-from xaireport.models.description import LazyClassifier, info_key
+from xaireport.session import Session
+from xaireport.settings import Settings
+from xaireport.settings import load as load_settings
 
 
-@dataclass
-class Report:
-    """One render's context. Expensive objects are created on first use and kept."""
-
-    settings: Settings
-    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def project_dir(self) -> Path:
-        return self.settings.project_dir
-
-    @property
-    def cache(self) -> ResultCache:
-        return ResultCache(self.settings.required_path("paths.cache"))
-
-    def figures_dir(self, chapter: str) -> Path:
-        d = self.settings.required_path("paths.figures") / chapter
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-
-    def results_dir(self, chapter: str) -> Path:
-        d = self.settings.required_path("paths.results") / chapter
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-
-    def images(self) -> list[images_mod.LoadedImage]:
-        """The report's images (validated all together before anything is computed)."""
-        if "images" not in self._memo:
-            self._memo["images"] = images_mod.load_folder(
-                self.settings.required_path("images.folder"),
-                limit=self.settings["images.limit"],
-                max_megapixels=self.settings["images.max_megapixels"],
-            )
-        return self._memo["images"]
-
-    def classifier(self) -> LazyClassifier:
-        """The classifier of chapters 2-5 (``classifier.model``, ``.weights``, ``.classes``, ``.target_layer``).
-
-        It loads its network on first use (:class:`~xaireport.models.description.LazyClassifier`): its name,
-        weights digest, target layer, classes and crop come from its cached description, so a page whose
-        results are all cached never imports torch."""
-        if "classifier" not in self._memo:
-            s = self.settings
-            args = (s["classifier.model"], s.path("classifier.weights"))
-            classes, layer = s.path("classifier.classes"), s["classifier.target_layer"]
-
-            def load() -> models.Classifier:
-                return models.load(*args, device=s["device"], classes=classes, target_layer=layer)
-
-            key = info_key(*args, classes, layer)
-            self._memo["classifier"] = LazyClassifier(load, self.cache, key, device_name(s["device"]))
-        return self._memo["classifier"]
+class Report(Session):
+    """A :class:`~xaireport.session.Session` as the chapters use it: plus what a page shows around its results
+    (the profile's banner, links to the CSVs, paths relative to the page, settings tables)."""
 
     def data_links(self, *paths: str | os.PathLike, page_dir: str = "chapters") -> str:
         """A markdown line linking the CSV files behind a table (``Data: [iou.csv](…)``), relative to the page;
@@ -84,7 +32,7 @@ class Report:
 
     def banner(self) -> str:
         """Markdown for the profile's banner (a warning callout), or an empty string."""
-        text = self.settings["banner"]
+        text = self.settings.banner
         if not text:
             return ""
         return f'::: {{.callout-warning title="Not the report\'s results"}}\n{text}\n:::\n'
@@ -110,7 +58,7 @@ def settings_rows(settings: Settings, section: str) -> list[tuple[str, str]]:
         else:
             rows.append((prefix, _fmt(value)))
 
-    walk(section, settings[section])
+    walk(section, settings.as_dict(section))
     return rows
 
 

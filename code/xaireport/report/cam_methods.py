@@ -1,22 +1,26 @@
-"""Chapter 2's computations, all through the result cache: CAMs per image and method, their faithfulness,
-the tables and figures. Also the writer behind ``xaireport cams``."""
+"""Chapter 2 (``chapters/cam-methods.qmd``): the CAMs of every image (:mod:`xaireport.results.explanations`) and
+their faithfulness (:mod:`xaireport.results.faithfulness`) as tables, figures and verdicts — :func:`prepare`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from xaireport.core import progress
 from xaireport.core.fileio import save_csv
 from xaireport.images import LoadedImage
-from xaireport.methods.cams import LABELS, METHODS, check_methods
-from xaireport.methods.explanations import CamResult
-from xaireport.outputs import overlay, write_cam_outputs
+from xaireport.methods.explanations import Explanation
+from xaireport.methods.registry import label, names
+from xaireport.outputs import overlay, write_map_outputs
 from xaireport.report.figures import cached_figure, image_grid, save_figure
-from xaireport.results import cached_cam, cached_faithfulness
+from xaireport.results.explanations import explain_images
+from xaireport.results.faithfulness import cached_faithfulness
+
+if TYPE_CHECKING:
+    from xaireport.session import Session
 
 
 @dataclass
@@ -25,32 +29,29 @@ class CamRun:
 
     image: LoadedImage
     crop: np.ndarray
-    results: dict[str, CamResult]
+    results: dict[str, Explanation]
     faithfulness: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
-    def prediction(self) -> CamResult:
+    def prediction(self) -> Explanation:
         return next(iter(self.results.values()))
 
 
-def run(report, with_faithfulness: bool = True, methods: list[str] | None = None) -> list[CamRun]:
-    """Chapter 2: every configured method (or ``methods``) on every report image (cached)."""
-    s = report.settings
-    methods = methods or s.cams.methods
-    check_methods(methods)
-    clf, cache = report.classifier(), report.cache
+def run(session: Session, with_faithfulness: bool = True, methods: list[str] | None = None) -> list[CamRun]:
+    """Chapter 2: every method of ``cams.methods`` (or ``methods``) on every image (cached), with its ROAD
+    faithfulness scores."""
+    s = session.settings
+    chosen = session.methods(methods or s.cams.methods, "cams.methods")
+    clf, cache = session.classifier(), session.cache
     runs = []
-    for image in progress.bar(report.images(), desc="CAMs", unit="image"):
-        results = {}
-        for m in methods:
-            setting = METHODS[m].batch_setting
-            bs = s[setting] if setting else None
-            results[m] = cached_cam(cache, clf, image, m, batch_size=bs)
-        r = CamRun(image, clf.crop(image.array), results)
+    for e in explain_images(session, chosen, desc="CAMs"):
+        r = CamRun(e.image, e.crop, e.results)
         if with_faithfulness:
             r.faithfulness = {
-                m: cached_faithfulness(cache, clf, image, res, s.cams.road_percentiles, s.cams.remove_fraction, s.seed)
-                for m, res in results.items()
+                m: cached_faithfulness(
+                    cache, clf, e.image, res, s.cams.road_percentiles, s.cams.remove_fraction, s.seed
+                )
+                for m, res in e.results.items()
             }
         runs.append(r)
     return runs
@@ -77,7 +78,7 @@ def runtime_table(runs: list[CamRun]) -> pd.DataFrame:
     for m in methods:
         secs = np.array([r.results[m].seconds for r in runs])
         rows.append(
-            {"method": LABELS[m], "mean s / image": secs.mean(), "max s / image": secs.max(), "total s": secs.sum()}
+            {"method": label(m), "mean s / image": secs.mean(), "max s / image": secs.max(), "total s": secs.sum()}
         )
     return pd.DataFrame(rows)
 
@@ -86,7 +87,7 @@ def faithfulness_table(runs: list[CamRun]) -> pd.DataFrame:
     rows = []
     for r in runs:
         for m, f in r.faithfulness.items():
-            rows.append({"image": r.image.name, "method": LABELS[m], "ROAD": f["road"], "drop": f["drop"]})
+            rows.append({"image": r.image.name, "method": label(m), "ROAD": f["road"], "drop": f["drop"]})
     return pd.DataFrame(rows)
 
 
@@ -111,7 +112,7 @@ def overlay_figure(runs: list[CamRun], path: Path) -> Path:
         rows.append([r.crop] + [overlay(r.crop, res.map) for res in r.results.values()])
         p = r.prediction
         titles.append([f"{p.class_name} ({p.score:.2f})"] + [""] * len(r.results))
-    cols = ["input"] + [LABELS[m] for m in runs[0].results]
+    cols = ["input"] + [label(m) for m in runs[0].results]
     fig = image_grid(rows, [r.image.stem for r in runs], cols, cell_titles=titles)
     return save_figure(fig, path)
 
@@ -121,7 +122,7 @@ def row_figure(r: CamRun, path: Path) -> Path:
     """One image's input and overlays in a row (the HTML page's per-image tabs)."""
     p = r.prediction
     cells = [r.crop] + [overlay(r.crop, res.map) for res in r.results.values()]
-    titles = [f"{p.class_name} ({p.score:.2f})"] + [LABELS[m] for m in r.results]
+    titles = [f"{p.class_name} ({p.score:.2f})"] + [label(m) for m in r.results]
     fig = image_grid([cells], [""], [""] * len(cells), cell_titles=[titles], titles_only=True, size=2.6)
     return save_figure(fig, path)
 
@@ -129,7 +130,7 @@ def row_figure(r: CamRun, path: Path) -> Path:
 @cached_figure
 def mask_figure(runs: list[CamRun], path: Path) -> Path:
     rows = [[res.map for res in r.results.values()] for r in runs]
-    fig = image_grid(rows, [r.image.stem for r in runs], [LABELS[m] for m in runs[0].results], cmap="gray")
+    fig = image_grid(rows, [r.image.stem for r in runs], [label(m) for m in runs[0].results], cmap="gray")
     return save_figure(fig, path)
 
 
@@ -137,7 +138,7 @@ def save_all(runs: list[CamRun], figures_dir: Path, results_dir: Path) -> None:
     """Per-image outputs as ``xaireport cams`` writes them, into the chapter's figures and results folders."""
     for r in runs:
         for res in r.results.values():
-            write_cam_outputs(figures_dir, r.image.stem, r.crop, res)
+            write_map_outputs(figures_dir, r.image.stem, r.crop, res)
     save_csv(predictions_table(runs), results_dir / "predictions.csv")
     if runs and runs[0].faithfulness:
         save_csv(faithfulness_table(runs), results_dir / "faithfulness.csv")
@@ -172,13 +173,10 @@ def tabs_markdown(runs: list[CamRun], report, figures_dir: Path) -> str:
         png = row_figure(r, figures_dir / "rows" / f"{r.image.stem}.png")
         parts.append(
             f"### {r.image.stem}\n\n![{r.image.name}: {r.prediction.class_name} ({r.prediction.score:.2f}) "
-            f"with the {', '.join(LABELS[m] for m in r.results)} overlays.]({report.md_path(png)})\n"
+            f"with the {', '.join(label(m) for m in r.results)} overlays.]({report.md_path(png)})\n"
         )
     parts.append(":::\n\n:::\n")
     return "\n".join(parts)
-
-
-__all__ = ["CamRun", "RankingVerdict", "ranking_verdict", "run", "tabs_markdown"]
 
 
 # --- Diffuse or sharp? (the claims a reader brings: AblationCAM "more diffuse", ScoreCAM "sharper") ---------
@@ -204,7 +202,7 @@ def map_shape_measures(m: np.ndarray) -> dict[str, float]:
 def shape_table(runs: list[CamRun]) -> pd.DataFrame:
     """Per image and method: :func:`map_shape_measures`."""
     rows = [
-        {"image": r.image.name, "method": LABELS[m], **map_shape_measures(res.map)}
+        {"image": r.image.name, "method": label(m), **map_shape_measures(res.map)}
         for r in runs
         for m, res in r.results.items()
     ]
@@ -213,7 +211,7 @@ def shape_table(runs: list[CamRun]) -> pd.DataFrame:
 
 def shape_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per method: mean of each measure over the images, in display order."""
-    order = [LABELS[m] for m in METHODS if LABELS[m] in set(table["method"])]
+    order = [label(m) for m in names() if label(m) in set(table["method"])]
     out = table.groupby("method")[["area ≥ 0.5", "entropy", "Gini"]].mean().reindex(order)
     out.index.name = "method"
     return out
@@ -238,22 +236,22 @@ def check_claims(table: pd.DataFrame) -> list[ClaimCheck]:
     wide = table.pivot(index="image", columns="method")
     methods = list(dict.fromkeys(table["method"]))
     out = []
-    for label, measure, claim in (
+    for name, measure, claim in (
         ("AblationCAM", "entropy", "AblationCAM gives a more diffuse attribution map"),
         ("ScoreCAM", "Gini", "ScoreCAM gives sharper, higher-contrast explanations"),
     ):
-        if label not in methods or len(methods) < 2:
+        if name not in methods or len(methods) < 2:
             continue
-        others = [m for m in methods if m != label]
+        others = [m for m in methods if m != name]
         col = wide[measure]
-        wins = int((col[label] > col[others].max(axis=1)).sum())
+        wins = int((col[name] > col[others].max(axis=1)).sum())
         means = col.mean()
-        holds = bool(means[label] > means[others].max())
+        holds = bool(means[name] > means[others].max())
         area = wide["area ≥ 0.5"].mean()
         detail = (
-            f"mean {measure} {means[label]:.3f} against "
+            f"mean {measure} {means[name]:.3f} against "
             + ", ".join(f"{means[o]:.3f} ({o})" for o in others)
-            + f"; area ≥ 0.5 {area[label]:.3f} against "
+            + f"; area ≥ 0.5 {area[name]:.3f} against "
             + ", ".join(f"{area[o]:.3f} ({o})" for o in others)
         )
         out.append(ClaimCheck(claim, holds, wins, len(col), detail))
@@ -265,3 +263,52 @@ def grid_size(classifier) -> tuple[int, int]:
     from xaireport.models.description import LazyClassifier, feature_grid
 
     return classifier.grid if isinstance(classifier, LazyClassifier) else feature_grid(classifier)
+
+
+# --- The chapter's page: what the .qmd shows --------------------------------------------------------------
+
+
+@dataclass
+class Chapter:
+    """Chapter 2's runs, tables, figures and verdicts."""
+
+    runs: list[CamRun]
+    figures_dir: Path
+    results_dir: Path
+    overlay_png: Path
+    mask_png: Path
+    predictions: pd.DataFrame
+    runtime: pd.DataFrame  # indexed by method label
+    faithfulness: pd.DataFrame
+    summary: pd.DataFrame
+    verdict: RankingVerdict
+    shape: pd.DataFrame
+    shape_summary: pd.DataFrame
+    claims: list[ClaimCheck]
+    grid: tuple[int, int]
+
+
+def prepare(session: Session) -> Chapter:
+    """Explain every image with every method of ``cams.methods`` (cached), save the per-image files and CSVs, draw
+    the figures and compute the tables and verdicts."""
+    runs = run(session)
+    fig_dir, res_dir = session.figures_dir("cams"), session.results_dir("cams")
+    save_all(runs, fig_dir, res_dir)
+    summary = faithfulness_summary(runs)
+    shape = shape_table(runs)
+    return Chapter(
+        runs,
+        fig_dir,
+        res_dir,
+        overlay_figure(runs, fig_dir / "overlays.png"),
+        mask_figure(runs, fig_dir / "masks.png"),
+        predictions_table(runs),
+        runtime_table(runs).set_index("method"),
+        faithfulness_table(runs),
+        summary,
+        ranking_verdict(summary),
+        shape,
+        shape_summary(shape),
+        check_claims(shape),
+        grid_size(session.classifier()),
+    )

@@ -21,10 +21,6 @@ DPI = 110
 
 F = TypeVar("F", bound=Callable[..., Path])
 
-#: The package code a drawn figure depends on (besides its inputs): the report's drawing code, the overlays,
-#: the image loader (its digest stands for an image) and the explanation types.
-FIGURE_CODE = ("report", "outputs.py", "images.py", "methods/explanations.py")
-
 
 class Unhashable(TypeError):
     """An input :func:`inputs_digest` cannot describe: the figure is drawn every time."""
@@ -75,14 +71,15 @@ def inputs_digest(*objs: Any) -> str:
 def cached_figure(fn: F) -> F:
     """For a figure function ``fn(..., path) -> Path``: draw and save only when the file at ``path`` was not drawn
     from these inputs by this code. A stamp beside the file (``.<name>.inputs``) holds the digest of the
-    function's name, its arguments (:func:`inputs_digest`), the package's drawing code (:data:`FIGURE_CODE`) and
-    matplotlib's version. A page whose results are cached then shows its figures without drawing them again
-    (drawing and saving chapter 2's figures took 6 s a kernel, and every page runs in three kernels)."""
+    function's name, its arguments (:func:`inputs_digest`), the code of its module and everything that imports
+    (:func:`xaireport.core.codegraph.code_version`) and matplotlib's version. A page whose results are cached then
+    shows its figures without drawing them again (drawing and saving chapter 2's figures took 6 s a kernel, and
+    every page runs in three kernels)."""
     signature = inspect.signature(fn)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Path:
-        from xaireport.core.cache import code_version
+        from xaireport.core.codegraph import code_version
         from xaireport.core.fileio import write_bytes
 
         bound = signature.bind(*args, **kwargs)
@@ -91,7 +88,7 @@ def cached_figure(fn: F) -> F:
         path = Path(inputs.pop("path"))
         try:
             key = inputs_digest(
-                fn.__module__, fn.__qualname__, code_version(*FIGURE_CODE), matplotlib.__version__, inputs
+                fn.__module__, fn.__qualname__, code_version(fn.__module__), matplotlib.__version__, inputs
             )
         except Unhashable:
             return fn(*args, **kwargs)

@@ -1,4 +1,5 @@
-"""Chapter 4: Grad-CAM vs LIME on the cached results of chapters 2 and 3 (same settings → no recomputation)."""
+"""Chapter 4 (``chapters/gradcam-vs-lime.qmd``): Grad-CAM vs LIME, and every CAM of chapter 2 against every other
+explanation, on the cached results of chapters 2 and 3 (same settings → no recomputation) — :func:`prepare`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ import numpy as np
 import pandas as pd
 
 from xaireport.methods import agreement
+from xaireport.methods.registry import label
 from xaireport.report import cam_methods, lime
 from xaireport.report.figures import cached_figure, image_grid, save_figure
-
-MAP_NAMES = {"gradcam": "Grad-CAM", "ablationcam": "AblationCAM", "scorecam": "ScoreCAM", "lime": "LIME"}
 
 
 @dataclass
@@ -119,7 +119,7 @@ def agreement_tables(pairs: list[Pair]) -> tuple[pd.DataFrame, pd.DataFrame]:
         i, r = agreement.agreement({k: maps[k] for k in names}, area=float(p.lime_mask.mean()))
         ious.append(i)
         rhos.append(r)
-    labels = [MAP_NAMES[n] for n in names]
+    labels = [label(n) for n in names]
     return (
         pd.DataFrame(np.nanmean(ious, axis=0), index=labels, columns=labels),
         pd.DataFrame(np.nanmean(rhos, axis=0), index=labels, columns=labels),
@@ -254,15 +254,4 @@ def prepare(report) -> Chapter:
         lift=curve["mean IoU"] - np.maximum(curve["chance"], curve["placement chance"]),
         cam_cam=float(off_diagonal.mean()) if len(cams_only) > 1 else float("nan"),
         cam_lime=float(agree_iou.loc["LIME"].drop("LIME").mean()),
-    )
-
-
-def capped_sentence(ch: Chapter) -> str:
-    """Where a map ran out of positive pixels on the IoU curve, and what that means for the numbers."""
-    if not ch.capped_fractions:
-        return "No map ran out of positive pixels."
-    return (
-        "At " + ", ".join(f"{f:.0%}" for f in ch.capped_fractions) + " at least one map had fewer positive "
-        "pixels than asked for; there the masks are smaller than the fraction, and the chance levels use their "
-        "actual areas."
     )

@@ -1,11 +1,13 @@
-"""Chapter 3's computations through the result cache: LIME per image, the seed-stability study, tables and
-figures. The per-image files are written by :mod:`xaireport.outputs`, shared with ``xaireport lime``."""
+"""Chapter 3 (``chapters/lime.qmd``): LIME per image and the seed-stability study (explanations through
+:mod:`xaireport.results.explanations`), as tables and figures. The per-image files are written by
+:mod:`xaireport.outputs`, shared with ``xaireport lime``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,10 @@ from xaireport.methods.agreement import iou
 from xaireport.methods.explanations import LimeResult
 from xaireport.outputs import boundaries, hide_rest, write_lime_outputs
 from xaireport.report.figures import cached_figure, image_grid, save_figure
-from xaireport.results import SEGMENTATION, cached_lime
+from xaireport.results.explanations import explain
+
+if TYPE_CHECKING:
+    from xaireport.session import Session
 
 
 @dataclass
@@ -28,17 +33,15 @@ class LimeRun:
     by_seed: list[LimeResult]  # the stability study (first = the report's seed)
 
 
-def run(report) -> list[LimeRun]:
-    """Chapter 3: LIME with ``stability_seeds`` seeds (seed, seed+1, …) on every report image (cached)."""
-    s = report.settings
-    clf, cache = report.classifier(), report.cache
+def run(session: Session) -> list[LimeRun]:
+    """Chapter 3: LIME with ``stability_seeds`` seeds (seed, seed+1, …) on every image (cached)."""
+    s = session.settings
+    clf, lime = session.classifier(), session.method("lime")
     seeds = [s.seed + i for i in range(max(1, s.lime.stability_seeds))]
     runs = []
-    for image in progress.bar(report.images(), desc="LIME", unit="image"):
-        results = [
-            cached_lime(cache, clf, image, s.lime.num_samples, s.lime.num_features, sd, batch_size=s.lime.batch_size)
-            for sd in seeds
-        ]
+    for image in progress.bar(session.images(), desc="LIME", unit="image"):
+        crop = clf.crop(image.array)
+        results = [LimeResult.of(explain(session, image, lime, seed=sd), crop) for sd in seeds]
         runs.append(LimeRun(image, results[0], results))
     return runs
 
@@ -130,12 +133,55 @@ def setup_table(report) -> pd.DataFrame:
     """The chapter's LIME settings and the fixed choices of the lime package's tutorial."""
     fixed = pd.DataFrame(
         [
-            ("segmentation", SEGMENTATION),
-            ("hide_color", "0 (black)"),
-            ("kernel width", "0.25 (lime's default)"),
+            *report.method("lime").notes.items(),
             ("seed", str(report.settings.seed)),
             ("classifier", report.classifier().name),
         ],
         columns=["setting", "value"],
     )
     return pd.concat([report.settings_table("lime"), fixed], ignore_index=True)
+
+
+# --- The chapter's page: what the .qmd shows --------------------------------------------------------------
+
+
+@dataclass
+class Chapter:
+    """Chapter 3's runs, tables and figures."""
+
+    runs: list[LimeRun]
+    figures_dir: Path
+    results_dir: Path
+    explanation_png: Path
+    seeds_png: Path
+    table: pd.DataFrame
+    stability: pd.DataFrame
+
+    @property
+    def seeds(self) -> int:
+        return int(self.stability["seeds"].iloc[0])
+
+    @property
+    def least_stable(self) -> pd.Series:
+        return self.stability.loc[self.stability["mean Jaccard"].idxmin()]
+
+    @property
+    def most_stable(self) -> pd.Series:
+        return self.stability.loc[self.stability["mean Jaccard"].idxmax()]
+
+
+def prepare(session: Session) -> Chapter:
+    """LIME of every image with every stability seed (cached), the per-image files, CSVs, tables and figures."""
+    runs = run(session)
+    fig_dir, res_dir = session.figures_dir("lime"), session.results_dir("lime")
+    save_all(runs, fig_dir, res_dir)
+    k = session.settings.lime.num_features
+    return Chapter(
+        runs,
+        fig_dir,
+        res_dir,
+        explanation_figure(runs, k, fig_dir / "explanations.png"),
+        seeds_figure(runs, fig_dir / "seeds.png"),
+        explanation_table(runs),
+        stability_table(runs),
+    )

@@ -1,4 +1,5 @@
-"""Chapter 1: CLIP-Dissect of two ResNet-18s (ImageNet, Places365), with its tables and figures."""
+"""Chapter 1 (``chapters/network-dissection.qmd``): the CLIP-Dissect run (:mod:`xaireport.results.dissection`) as
+tables, figures and numbers — :func:`prepare`. The chapter's sentences are the ``.qmd``'s."""
 
 from __future__ import annotations
 
@@ -10,20 +11,17 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from xaireport import models
 from xaireport.core.fileio import save_csv
 from xaireport.methods.dissect.categories import CATEGORIES, categorize, scene_words
-from xaireport.methods.dissect.concepts import load_concepts
-from xaireport.methods.dissect.probe import ProbeSet, load_probe
-from xaireport.report import markdown
 from xaireport.report.figures import cached_figure, save_figure
-from xaireport.report.tables import interactive
-from xaireport.results import dissect
+from xaireport.results.dissection import RANDOM_KEY, DissectionRun
+from xaireport.results.dissection import run as run_dissection
 
 if TYPE_CHECKING:
     from xaireport.methods.dissect.labels import ModelDissection
+    from xaireport.session import Session
+    from xaireport.settings import Settings
 
-RANDOM_KEY = "random"  # the random-weight ResNet-18 dissected as the null distribution
 NULL_QUANTILE = 0.95
 MODEL_LABELS = {
     "random": "ResNet-18 (random weights)",
@@ -34,82 +32,26 @@ DOWNLOADED_PROBES = ("places365-val", "broden")
 DOWNLOADED_CONCEPTS = ("20k", "broden", "places365")
 
 
-def missing_inputs(settings) -> list[str]:
+def missing_inputs(settings: Settings) -> list[str]:
     """Settings that must point at local files before chapter 1 can run without downloads
     (empty when downloads are allowed, or everything needed is local or random)."""
-    d = lambda k: settings[f"dissection.{k}"]  # noqa: E731
-    if d("download"):
+    d = settings.dissection
+    if d.download:
         return []
     missing = []
-    if not d("random_weights"):
-        for key in ("imagenet", "places365"):
-            if d(f"models.{key}.weights") is None:
+    if not d.random_weights:
+        for key, spec in d.models.items():
+            if spec.weights is None:
                 missing.append(f"dissection.models.{key}.weights")
-        if d("models.places365.categories") is None:
+        if d.models.places365.categories is None:
             missing.append("dissection.models.places365.categories")
-    if d("clip.weights") is None and d("clip.pretrained") not in ("none", ""):
+    if d.clip.weights is None and d.clip.pretrained not in ("none", ""):
         missing.append("dissection.clip.weights")
-    if d("probe.source") != "generated" and d("probe.root") is None:
+    if d.probe.source != "generated" and d.probe.root is None:
         missing.append("dissection.probe.root")
-    if d("concepts") in DOWNLOADED_CONCEPTS:
+    if d.concepts in DOWNLOADED_CONCEPTS:
         missing.append("dissection.concepts (a local file, or wordfreq-20k)")
     return missing
-
-
-@dataclass
-class DissectionRun:
-    results: dict[str, ModelDissection]
-    probe: ProbeSet
-    concepts: list[str]
-    clip: str
-    baseline: ModelDissection | None = None
-
-
-def run(report) -> DissectionRun:
-    """Load both models, CLIP, the probe set and the concepts from the settings, and dissect (cached)."""
-    from xaireport.methods.dissect.encoders import load_clip
-
-    s = report.settings
-    d = lambda k: s[f"dissection.{k}"]  # noqa: E731
-    device, seed = s["device"], s["seed"]
-    nets = {}
-    for i, key in enumerate(("imagenet", "places365")):
-        nets[key] = models.load(
-            d(f"models.{key}.model"),
-            s.path(f"dissection.models.{key}.weights"),
-            device,
-            random_init=d("random_weights"),
-            seed=seed + i,
-            categories=s.path(f"dissection.models.{key}.categories") if key == "places365" else None,
-        )
-    # The null distribution: the same architecture with random weights, dissected with the same CLIP, probe
-    # set and concepts (Adebayo et al.'s sanity check applied to network dissection).
-    nets[RANDOM_KEY] = models.load(d("models.imagenet.model"), None, device, random_init=True, seed=seed + 1000)
-    probe = load_probe(
-        d("probe.source"),
-        s.path("dissection.probe.root"),
-        d("probe.size"),
-        seed,
-        cache_dir=s.path("paths.cache") / "probe",
-    )
-    clip = load_clip(d("clip.arch"), d("clip.pretrained"), s.path("dissection.clip.weights"), device, seed)
-    concepts = load_concepts(d("concepts"))
-    results = dissect(
-        report.cache,
-        probe,
-        clip,
-        nets,
-        d("layers"),
-        concepts,
-        d("similarity"),
-        d("batch_size"),
-        d("num_workers"),
-        final_layer=True,
-        final_layer_units=d("final_layer_units"),
-        autocast=d("autocast"),
-    )
-    baseline = results.pop(RANDOM_KEY)
-    return DissectionRun(results, probe, concepts, clip.identity, baseline)
 
 
 def null_thresholds(baseline: ModelDissection, q: float = NULL_QUANTILE) -> dict[str, float]:
@@ -234,24 +176,6 @@ def final_layer_table(results: dict[str, ModelDissection], probe_source: str, pr
     return pd.DataFrame(rows)
 
 
-def final_layer_caption(probe_source: str, results: dict[str, ModelDissection]) -> str:
-    """The final-layer table's caption: what is measured, our setup beside the paper's, and whether they compare."""
-    same = comparable_to_paper(probe_source, results)
-    return (
-        "Final-layer check: the output units of each model dissected with its own classes as the concept set. "
-        "Top-1 accuracy is the fraction of units labelled with their own class; top-5, the fraction whose class "
-        "is among their five best concepts. The last row is the paper's check (ResNet-50, ImageNet validation "
-        "images, full WordNet class names). "
-        + (
-            "This render uses ImageNet validation images too, so the ImageNet rows compare with it (a different "
-            "network: ResNet-18)."
-            if same
-            else f"Our probe set is `{probe_source}`, not ImageNet validation images, so our rows do *not* compare "
-            "with the paper's; set `dissection.probe.source: imagenet-val` (and `probe.root`) to run the paper's setup."
-        )
-    )
-
-
 def comparable_to_paper(probe_source: str, results: dict[str, ModelDissection]) -> bool:
     """Whether any of our rows has the paper's setup: an ImageNet-1k model on ImageNet validation images."""
     return probe_source == "imagenet-val" and any(r.classifier.label_set == "imagenet-1k" for r in results.values())
@@ -329,7 +253,7 @@ def save_tables(tables: dict[str, pd.DataFrame], results_dir: Path) -> dict[str,
     return out
 
 
-# --- The chapter's page: what the .qmd prints ------------------------------------------------------------
+# --- The chapter's page: what the .qmd shows --------------------------------------------------------------
 
 
 @dataclass
@@ -348,23 +272,35 @@ class Chapter:
     category_png: Path | None = None
     unit_pngs: dict[str, Path] = field(default_factory=dict)
     null: pd.DataFrame | None = None
+    comparable: bool = False  # a row of the final-layer check has the paper's setup
+    scenes: pd.DataFrame | None = None  # scene-like / object-like / all units per model, over the layers
+
+    @property
+    def units(self) -> int:
+        """Hidden units labelled per model."""
+        return int(self.summary["units"].sum()) if self.summary is not None else 0
+
+    @property
+    def places_more_scenes(self) -> bool:
+        """The Places365 model has more scene-like units than any other model."""
+        places = MODEL_LABELS["places365"]
+        return self.scenes is not None and places in self.scenes.index and self.scenes["scene"].idxmax() == places
 
 
-def prepare(report) -> Chapter:
+def prepare(session: Session) -> Chapter:
     """Run the dissection (cached) when its inputs are there, save its tables and draw its figures."""
-    s = report.settings
+    s = session.settings
     missing = missing_inputs(s)
-    enabled = bool(s["dissection.enabled"])
+    enabled = s.dissection.enabled
     if not enabled or missing:
         return Chapter(False, missing, enabled)
-    r = run(report)
-    fig_dir, res_dir = report.figures_dir("dissection"), report.results_dir("dissection")
-    assert r.baseline is not None
+    r = run_dissection(session)
+    fig_dir, res_dir = session.figures_dir("dissection"), session.results_dir("dissection")
     thresholds = null_thresholds(r.baseline)
     tables = {k: with_categories(res, scenes_for(r.results), thresholds) for k, res in r.results.items()}
     counts = category_counts(tables)
-    shown, top = s["dissection.units_shown"], s["dissection.top_images"]
-    chapter = Chapter(
+    shown, top = s.dissection.units_shown, s.dissection.top_images
+    return Chapter(
         True,
         missing,
         enabled,
@@ -373,188 +309,34 @@ def prepare(report) -> Chapter:
         save_tables(tables, res_dir),
         layer_summary(tables),
         counts,
-        final_layer_table({**r.results, RANDOM_KEY: r.baseline}, s["dissection.probe.source"], len(r.probe)),
+        final_layer_table({**r.results, RANDOM_KEY: r.baseline}, s.dissection.probe.source, len(r.probe)),
         category_figure(counts, fig_dir / "categories.png"),
         {
             k: top_images_figure(
-                res, r.probe.paths, selected_units(tables[k], shown, s["seed"]), top, fig_dir / f"{k}_top_images.png"
+                res, r.probe.paths, selected_units(tables[k], shown, s.seed), top, fig_dir / f"{k}_top_images.png"
             )
             for k, res in r.results.items()
         },
+        null_table(tables, thresholds),
+        comparable_to_paper(s.dissection.probe.source, r.results),
+        scene_totals(counts),
     )
-    chapter.null = null_table(tables, thresholds)
-    return chapter
 
 
-def setup_table(settings) -> pd.DataFrame:
+def setup_table(settings: Settings) -> pd.DataFrame:
     """The chapter's settings, one dotted key per row; each model as 'name (weights: file or download)'."""
     from xaireport.report import settings_rows
 
     rows = [r for r in settings_rows(settings, "dissection") if not r[0].startswith("dissection.models")]
     rows += [
-        (f"dissection.models.{k}", f"{v['model']} (weights: {v['weights'] or 'download'})")
-        for k, v in settings["dissection.models"].items()
+        (f"dissection.models.{k}", f"{v.model} (weights: {v.weights or 'download'})")
+        for k, v in settings.dissection.models.items()
     ]
     return pd.DataFrame(rows, columns=["setting", "value"])
 
 
-def missing_callout(ch: Chapter) -> str:
-    """The callout shown instead of the results: switched off, or which settings must point at local files."""
-    if not ch.enabled:
-        return "::: {.callout-note}\nNetwork dissection is switched off in this render (`dissection.enabled: false`).\n:::\n"  # noqa: E501
-    return markdown.callout(
-        "important",
-        "Network dissection needs CLIP weights, a probe set and model weights",
-        "This render may not download anything (`dissection.download: false`), and these settings do not yet point "
-        "at local files:\n\n" + "\n".join(f"- `{m}`" for m in ch.missing) + "\n\nSet them in `_quarto.yml` (or "
-        "`_quarto-offline.yml`) and re-render. The files are: the CLIP checkpoint (`open_clip_pytorch_model.bin` of "
-        "`timm/vit_base_patch16_clip_224.openai`), a folder of probe images (e.g. the Places365 validation images "
-        "`val_256/`), the torchvision ResNet-18 weights (`resnet18-f37072fd.pth`), and the Places365 ResNet-18 "
-        "checkpoint `resnet18_places365.pth.tar` with `categories_places365.txt`.",
-    )
-
-
-def results_markdown(ch: Chapter, settings) -> str:
-    """The results section's opening: probe set, concepts and CLIP, the final-layer check and the layer summary
-    (or the callout when the chapter cannot run)."""
-    if not ch.ready:
-        return missing_callout(ch)
-    assert ch.run is not None and ch.summary is not None and ch.final is not None
-    n_units = int(ch.summary["units"].sum())
-    source = settings["dissection.probe.source"]
-    return (
-        f"The probe set has {len(ch.run.probe)} images (`{source}`), the concept set {len(ch.run.concepts)} "
-        f"concepts (`{settings['dissection.concepts']}`), and CLIP is `{ch.run.clip}`. @tbl-dissection-final checks "
-        "the method on the output layers, where the true label of every unit is known; @tbl-dissection-layers "
-        f"summarises the {n_units} hidden units labelled per model.\n\n"
-        + markdown.table(ch.final, final_layer_caption(source, ch.run.results), "tbl-dissection-final")
-        + "\n"
-        + null_markdown(ch)
-        + markdown.table(
-            ch.summary,
-            "Per model and layer: number of units, distinct labels, mean similarity, and "
-            "the most common labels (with their unit counts).",
-            "tbl-dissection-layers",
-        )
-    )
-
-
-def null_markdown(ch: Chapter) -> str:
-    """The random-network baseline: per model and layer, the share of units whose label beats what a random
-    unit gets (above the random ResNet-18's 95th percentile of best similarities)."""
-    assert ch.null is not None
-    share = ch.null["units above it"]
-    return (
-        "A label means something only if a unit of a *random* network could not get it as easily. We dissect a "
-        "ResNet-18 with random weights with the same CLIP, probe set and concepts; its units' best similarities "
-        "are the null distribution. @tbl-dissection-null gives, per layer, the share of trained units above its "
-        f"95th percentile (from {share.min():.0%} to {share.max():.0%} here); the `beats_random` column of the "
-        "per-unit tables and CSVs marks the others, whose label is indistinguishable from a random unit's.\n\n"
-        + markdown.table(
-            ch.null,
-            "Random-network baseline: per trained model and layer, the 95th percentile of "
-            "the random ResNet-18's best similarities in that layer, and the share of units above it.",
-            "tbl-dissection-null",
-        )
-        + "\n"
-    )
-
-
-def top_units_markdown(ch: Chapter, report) -> str:
-    """Per model: its best-labelled units (table) and the top probe images of selected units (figure)."""
-    if not ch.ready:
-        return ""
-    top = report.settings["dissection.top_images"]
-    parts = []
-    for k, t in ch.tables.items():
-        parts.append(
-            markdown.table(
-                top_units(t, 8),
-                f"The eight units of {MODEL_LABELS[k]} with the highest similarity to their label. "
-                f"All units are in `{ch.csvs[k].relative_to(report.project_dir)}` (columns layer, unit, description, "
-                "similarity, category).",
-                f"tbl-dissection-top-{k}",
-            )
-            + "\n"
-            + report.data_links(ch.csvs[k])
-            + "\n"
-            + interactive(
-                t, f"units-{k}", f"All {len(t)} units of {MODEL_LABELS[k]} (sort by a column, filter by any text):"
-            )
-        )
-    for k, png in ch.unit_pngs.items():
-        label = MODEL_LABELS[k]
-        parts.append(
-            markdown.figure(
-                report,
-                png,
-                f"{label}: the {top} most activating probe images (columns) of selected units (rows: layer, "
-                "unit, label and similarity; half the units with the highest similarity, half drawn at random).",
-                f"fig-dissection-units-{k}",
-                f"Rows of small probe images, one row per unit of {label}, labelled with the unit's concept.",
-            )
-        )
-    return "\n".join(parts)
-
-
-def scene_verdict(counts: pd.DataFrame) -> str:
-    """Scene-like and object-like units per model over all layers, and whether the Places365 model has more
-    scene-like units than the ImageNet model."""
-    sc = counts.groupby("model")[["scene", "object"]].sum()
-    total = counts.groupby("model")[list(CATEGORIES)].sum().sum(axis=1)
-    lines = [
-        f"{m}: {int(sc.loc[m, 'scene'])} scene-like and {int(sc.loc[m, 'object'])} object-like units of {int(total[m])}"
-        for m in sc.index
-    ]
-    places = MODEL_LABELS["places365"]
-    more = places in sc.index and sc["scene"].idxmax() == places
-    verdict = (
-        "The Places365 model has more scene-like units than the ImageNet model, as its training task suggests."
-        if more
-        else "The Places365 model does *not* have more scene-like units than the ImageNet model here."
-    )
-    return "Over the three layers: " + "; ".join(lines) + ". " + verdict
-
-
-def categories_markdown(ch: Chapter, report) -> str:
-    """The 'what kind of concepts' section: method, figure, side-by-side table and the verdict."""
-    if not ch.ready:
-        return ""
-    assert ch.counts is not None and ch.category_png is not None
-    return (
-        "Each label is put in a coarse category by fixed word lists (basic colour terms; the 47 texture names of the "
-        "Describable Textures Dataset; words of the Places365 scene names; words of the ImageNet class names; "
-        "everything else is *other*). @fig-dissection-categories shows the mix per layer and "
-        "@tbl-dissection-scene-object compares the two models.\n\n"
-        + markdown.figure(
-            report,
-            ch.category_png,
-            "Fraction of units per concept category, per layer, for each model.",
-            "fig-dissection-categories",
-            "Stacked horizontal bars of concept categories per layer.",
-        )
-        + "\n"
-        + markdown.table(
-            scene_vs_object(ch.counts),
-            "Scene-like and object-like units per layer, side by side for the two models.",
-            "tbl-dissection-scene-object",
-            digits=0,
-        )
-        + "\n"
-        + scene_verdict(ch.counts)
-        + "\n"
-    )
-
-
-def label_warning(ready: bool) -> str:
-    """The warning callout; it refers to the final-layer table only where the render has one."""
-    check = (
-        "the final-layer check in @tbl-dissection-final" if ready else "a final-layer check (when this chapter runs)"
-    )
-    return markdown.callout(
-        "warning",
-        "A label is the best word in the list, not what the unit computes",
-        "Every unit gets a label, however weak its best match: a label is only as trustworthy as its similarity "
-        f"and as {check}. Units that respond to several unrelated things (polysemantic units) get one of them. "
-        "Check the top images before trusting a label.",
-    )
+def scene_totals(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per model, over all layers: scene-like, object-like and all units."""
+    out = counts.groupby("model", sort=False)[["scene", "object"]].sum()
+    out["units"] = counts.groupby("model", sort=False)[list(CATEGORIES)].sum().sum(axis=1)
+    return out

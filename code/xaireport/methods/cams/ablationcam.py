@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from xaireport.core import progress as _progress
-from xaireport.methods.cams.base import BatchedCAM, target_logit
+from xaireport.methods.cams.base import BatchedCAM, explain_with, target_logit
+from xaireport.methods.explanations import Explanation
 from xaireport.models import Classifier
 
 ABLATION_VALUE = 1e7
@@ -106,3 +107,16 @@ def make(classifier: Classifier, batch_size: int | None, progress: bool) -> Any:
         )
         return library(classifier)
     return FastAblationCAM(classifier, batch_size or 256, progress)
+
+
+def explain(
+    classifier: Classifier,
+    image: np.ndarray,
+    target: int | None = None,
+    *,
+    progress: bool = True,
+    batch_size: int | None = None,
+) -> Explanation:
+    """AblationCAM of ``target`` (default: the top-1 class); the map is aligned with ``classifier.crop(image)``.
+    ``batch_size``: ablated channels per head pass (default 256)."""
+    return explain_with("ablationcam", lambda: make(classifier, batch_size, progress), classifier, image, target)

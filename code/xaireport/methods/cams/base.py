@@ -1,22 +1,67 @@
-"""What the CAM methods share: the result type, the target logit, and the base class of the two fast CAMs
-(a classifier, a batch size, progress over batches, and hooks that are paused during the method's own forward
-passes and restored afterwards, so one object can explain any number of inputs)."""
+"""What the CAM methods share: :func:`explain_with` (one CAM object → one :class:`Explanation`), the target logit,
+and the base class of the two fast CAMs (a classifier, a batch size, progress over batches, and hooks that are
+paused during the method's own forward passes and restored afterwards, so one object can explain any number of
+inputs)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
 from pytorch_grad_cam.base_cam import BaseCAM
 
 from xaireport.core import progress as _progress
-from xaireport.methods.explanations import CamResult
+from xaireport.core.errors import UserError
+from xaireport.methods.explanations import Explanation
 from xaireport.models import Classifier
 
-__all__ = ["BatchedCAM", "CamResult"]
+__all__ = ["BatchedCAM", "explain_with", "target_index"]
+
+
+def target_index(classifier: Classifier, x: torch.Tensor, target: int | None) -> tuple[int, float]:
+    """The class to explain (``target``, else the top-1 class) and its softmax probability for input ``x``."""
+    with torch.inference_mode():
+        probs = torch.softmax(classifier.model(x), dim=1)[0].float().cpu()
+    index = int(probs.argmax()) if target is None else int(target)
+    if not 0 <= index < len(classifier.categories):
+        raise UserError(
+            f"target class {index} is out of range for {classifier.name} ({len(classifier.categories)} classes)"
+        )
+    return index, float(probs[index])
+
+
+def explain_with(
+    method: str,
+    make: Callable[[], Any],
+    classifier: Classifier,
+    image: np.ndarray,
+    target: int | None,
+    needs_grad: bool = False,
+) -> Explanation:
+    """Explain ``classifier``'s decision on ``image`` (RGB uint8, any size; cropped as the model sees it) with the
+    ``grad-cam`` CAM object that ``make()`` builds (timed from its construction; released afterwards): the map is
+    aligned with ``classifier.crop(image)``, in [0, 1]. ``needs_grad``: the method back-propagates, so its input
+    must require grad."""
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    x = classifier.preprocess(image)
+    index, score = target_index(classifier, x, target)
+    start = time.perf_counter()
+    with make() as cam:
+        grayscale = cam(x.clone().requires_grad_(True) if needs_grad else x, [ClassifierOutputTarget(index)])
+    return Explanation(
+        method=method,
+        map=np.asarray(grayscale[0], dtype=np.float32),
+        class_index=index,
+        class_name=classifier.categories[index],
+        score=score,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def target_logit(outputs: torch.Tensor, targets: list[Any]) -> torch.Tensor:

@@ -16,7 +16,8 @@ import torch
 
 from xaireport.core.device import map_batches
 from xaireport.core.inference import fast_forward
-from xaireport.methods.cams.base import BatchedCAM, target_logit
+from xaireport.methods.cams.base import BatchedCAM, explain_with, target_logit
+from xaireport.methods.explanations import Explanation
 from xaireport.models import Classifier
 
 
@@ -85,3 +86,16 @@ class FastScoreCAM(BatchedCAM):
 
 def make(classifier: Classifier, batch_size: int | None, progress: bool) -> FastScoreCAM:
     return FastScoreCAM(classifier, batch_size or 4, progress)
+
+
+def explain(
+    classifier: Classifier,
+    image: np.ndarray,
+    target: int | None = None,
+    *,
+    progress: bool = True,
+    batch_size: int | None = None,
+) -> Explanation:
+    """ScoreCAM of ``target`` (default: the top-1 class); the map is aligned with ``classifier.crop(image)``.
+    ``batch_size``: masked inputs per forward pass (default 4; on a CPU each core runs its own batch)."""
+    return explain_with("scorecam", lambda: make(classifier, batch_size, progress), classifier, image, target)

@@ -1,0 +1,487 @@
+"""The report's settings: the ``xaireport:`` key of ``_quarto.yml``, merged with the active Quarto profiles, as one
+typed schema (:class:`Settings`, a tree of frozen dataclasses).
+
+Each field is declared once, with its type (``int | None`` where it may be empty), its default and its valid
+range (:func:`setting`); the loader checks every value against that declaration, and code reads the result
+through typed attributes (``settings.lime.num_samples``), which mypy checks.
+
+Quarto merges ``_quarto-<profile>.yml`` over ``_quarto.yml`` for its own keys; this module does the same for the
+``xaireport:`` key so that the kernel (during ``quarto render``) and the CLI (``--profile``) see the same
+settings. Mappings merge key by key; scalars and lists are replaced by the profile's value. With several profiles
+(``QUARTO_PROFILE=a,b``) the first listed wins, as in Quarto. ``$XAIREPORT_OVERRIDES`` (a JSON object of dotted
+keys) and the CLI's options come last.
+
+An unknown or mistyped key, a value of the wrong type or out of its range is a
+:class:`~xaireport.core.errors.UserError` naming the key and the file it came from. Range checks run after every
+source is merged and the ``plugins`` are imported, so a plugin's method can be named in the same file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+import types
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from xaireport.core.errors import UserError
+
+# --- How a field is declared --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """A range check: ``ok(value)`` and what a valid value is, in words (a callable for lists read late)."""
+
+    ok: Callable[[Any], bool]
+    valid: str | Callable[[], str]
+
+    def describe(self) -> str:
+        return self.valid if isinstance(self.valid, str) else self.valid()
+
+
+def setting(default: Any, check: Check | None = None) -> Any:
+    """A settings field: its default (a list is copied for each instance) and its range check (``None``: any
+    value of the field's type)."""
+    meta = {"check": check}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def at_least(low: float) -> Check:
+    return Check(lambda v: v >= low, f"≥ {low:g}")
+
+
+def between(low: float, high: float, open_low: bool = False) -> Check:
+    return Check(
+        (lambda v: low < v <= high) if open_low else (lambda v: low <= v <= high),
+        f"in {'(' if open_low else '['}{low:g}, {high:g}]",
+    )
+
+
+def one_of(*choices: str) -> Check:
+    return Check(lambda v: v in choices, f"one of {', '.join(choices)}")
+
+
+def _model_name() -> Check:
+    def ok(v: str) -> bool:
+        from xaireport.models import is_model_name
+
+        return is_model_name(v)
+
+    def valid() -> str:
+        from xaireport.models import model_names
+
+        return f"one of {', '.join(model_names())}, or timm:<name> / torchvision:<name> (see `xaireport models`)"
+
+    return Check(ok, valid)
+
+
+def _method(family: str | None = None) -> Check:
+    """A registered explanation method (of ``family``), read when a value is checked (plugins are imported by
+    then)."""
+    from xaireport.methods import registry
+
+    return Check(
+        lambda v: v in registry.names(family),
+        lambda: f"one of {', '.join(registry.names(family))} (`xaireport methods` lists them)",
+    )
+
+
+SEED_MAX = 2**32 - 1  # numpy's and lime's seeds are 32-bit
+
+
+# --- The schema -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImagesSettings:
+    folder: str = setting("data/images")
+    limit: int | None = setting(None, at_least(1))
+    max_megapixels: float = setting(64, Check(lambda v: v > 0, "> 0"))
+
+
+@dataclass(frozen=True)
+class PathsSettings:
+    results: str = setting("data/results")
+    cache: str = setting("data/cache")
+    figures: str = setting("figures")
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    model: str = setting("resnet50", _model_name())
+    weights: str | None = setting(None)
+    classes: str | None = setting(None)
+    target_layer: str | None = setting(None)
+
+
+@dataclass(frozen=True)
+class CamsSettings:
+    methods: list[str] = setting(["gradcam", "ablationcam", "scorecam"], _method("CAM"))
+    batch_size: int = setting(4, at_least(1))
+    ablation_batch_size: int = setting(256, at_least(1))
+    remove_fraction: float = setting(0.2, between(0, 1, open_low=True))
+    road_percentiles: list[int] = setting(
+        [10, 20, 30, 40, 50, 60, 70, 80, 90], Check(lambda v: 0 < v < 100, "in (0, 100)")
+    )
+
+
+@dataclass(frozen=True)
+class LimeSettings:
+    num_samples: int = setting(1000, at_least(2))
+    num_features: int = setting(5, at_least(1))
+    batch_size: int = setting(8, at_least(1))
+    stability_seeds: int = setting(5, at_least(1))
+
+
+@dataclass(frozen=True)
+class ComparisonSettings:
+    gradcam_threshold: float = setting(0.5, between(0, 1))
+    area_fractions: list[float] = setting(
+        [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5], between(0, 1, open_low=True)
+    )
+
+
+@dataclass(frozen=True)
+class SanitySettings:
+    images: int | None = setting(None, at_least(1))
+    methods: list[str] = setting(["gradcam", "ablationcam", "scorecam", "lime"], _method())
+    lime_num_samples: int = setting(300, at_least(2))
+    threshold: float = setting(0.2, between(0, 1))
+    within_blocks: int = setting(2, at_least(1))
+
+
+@dataclass(frozen=True)
+class DissectionModelSettings:
+    model: str = setting("resnet18", _model_name())
+    weights: str | None = setting(None)
+    categories: str | None = setting(None)  # a class-name file (Places365: categories_places365.txt)
+
+
+@dataclass(frozen=True)
+class DissectionModels:
+    imagenet: DissectionModelSettings = field(default_factory=DissectionModelSettings)
+    places365: DissectionModelSettings = field(
+        default_factory=lambda: DissectionModelSettings(model="resnet18-places365")
+    )
+
+    def items(self) -> Iterator[tuple[str, DissectionModelSettings]]:
+        return iter((("imagenet", self.imagenet), ("places365", self.places365)))
+
+
+@dataclass(frozen=True)
+class ClipSettings:
+    arch: str = setting("ViT-B-16")
+    pretrained: str = setting("openai")
+    weights: str | None = setting(None)
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    source: str = setting("places365-val", one_of("places365-val", "imagenet-val", "folder", "broden", "generated"))
+    root: str | None = setting(None)
+    size: int | None = setting(10000, at_least(1))
+
+
+@dataclass(frozen=True)
+class DissectionSettings:
+    enabled: bool = setting(True)
+    download: bool = setting(True)
+    models: DissectionModels = field(default_factory=DissectionModels)
+    layers: list[str] = setting(["layer2", "layer3", "layer4"], Check(lambda v: bool(v.strip()), "a layer name"))
+    random_weights: bool = setting(False)
+    clip: ClipSettings = field(default_factory=ClipSettings)
+    probe: ProbeSettings = field(default_factory=ProbeSettings)
+    concepts: str = setting("20k")
+    similarity: str = setting("soft_wpmi", one_of("soft_wpmi", "wpmi", "cos_similarity_cubed", "cos_similarity"))
+    batch_size: int = setting(64, at_least(1))
+    num_workers: int = setting(2, at_least(0))
+    top_images: int = setting(5, at_least(1))
+    units_shown: int = setting(8, at_least(1))
+    final_layer_units: int | None = setting(None, at_least(1))
+    autocast: bool = setting(False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Merged, validated settings of one project and profile set (the fields after ``dissection`` are not
+    settings: where they came from)."""
+
+    seed: int = setting(0, between(0, SEED_MAX))
+    device: str = setting("auto")
+    banner: str | None = setting(None)
+    plugins: list[str] = setting([])
+    images: ImagesSettings = field(default_factory=ImagesSettings)
+    paths: PathsSettings = field(default_factory=PathsSettings)
+    classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+    cams: CamsSettings = field(default_factory=CamsSettings)
+    lime: LimeSettings = field(default_factory=LimeSettings)
+    comparison: ComparisonSettings = field(default_factory=ComparisonSettings)
+    sanity: SanitySettings = field(default_factory=SanitySettings)
+    dissection: DissectionSettings = field(default_factory=DissectionSettings)
+    project_dir: Path = field(default=Path("."), metadata={"schema": False}, compare=True)
+    profiles: tuple[str, ...] = field(default=(), metadata={"schema": False})
+
+    @property
+    def profile_name(self) -> str:
+        return ",".join(self.profiles) or "default"
+
+    def value(self, dotted: str) -> Any:
+        """One setting by its dotted key (for code that names settings as data: a method's parameters, settings
+        tables); everything else reads the typed attributes."""
+        node: Any = self
+        for part in dotted.split("."):
+            cls: type = type(node)
+            if not dataclasses.is_dataclass(node) or part not in _schema_fields(cls):
+                raise KeyError(f"no setting xaireport.{dotted}")
+            node = getattr(node, part)
+        return node
+
+    def path(self, value: str | os.PathLike | None) -> Path | None:
+        """A path setting's value resolved against the project folder (``None`` stays ``None``)."""
+        if value is None:
+            return None
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.project_dir / p
+
+    def folder(self, value: str | os.PathLike) -> Path:
+        """:meth:`path` for a setting that cannot be empty."""
+        p = self.path(value)
+        assert p is not None
+        return p
+
+    def as_dict(self, section: str | None = None) -> dict[str, Any]:
+        """The settings (or one section) as nested plain values."""
+        return _to_dict(self.value(section) if section else self)
+
+
+# --- Reading the schema ---------------------------------------------------------------------------------------
+
+
+@cache
+def _schema_fields(cls: type) -> dict[str, tuple[Any, Check | None]]:
+    """A dataclass's settings fields: name → (resolved type, check)."""
+    hints = typing.get_type_hints(cls)
+    return {
+        f.name: (hints[f.name], f.metadata.get("check"))
+        for f in dataclasses.fields(cls)
+        if f.metadata.get("schema", True)
+    }
+
+
+def _to_dict(node: Any) -> Any:
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return {name: _to_dict(getattr(node, name)) for name in _schema_fields(type(node))}
+    return list(node) if isinstance(node, list) else node
+
+
+def _build(cls: type, values: dict[str, Any]) -> Any:
+    kwargs = {}
+    for name, (tp, _) in _schema_fields(cls).items():
+        v = values[name]
+        kwargs[name] = _build(tp, v) if _is_section(tp) else v
+    return cls(**kwargs)
+
+
+def _is_section(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _optional(tp: Any) -> tuple[Any, bool]:
+    """``(inner type, may be empty)`` of an annotation such as ``int | None``."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0], len(args) < len(typing.get_args(tp))
+    return tp, False
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    return {float: "number", int: "int", str: "str", bool: "bool"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _is(value: Any, tp: Any) -> bool:
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    if typing.get_origin(tp) is list:
+        item = typing.get_args(tp)[0]
+        return isinstance(value, list) and all(_is(v, item) for v in value)
+    raise TypeError(f"unsupported settings type {tp!r}")
+
+
+# --- Loading ---------------------------------------------------------------------------------------------------
+
+
+def find_project_dir(start: str | os.PathLike | None = None) -> Path:
+    """The Quarto project folder: ``$QUARTO_PROJECT_DIR``, else the nearest folder upwards with ``_quarto.yml``."""
+    env = os.environ.get("QUARTO_PROJECT_DIR")
+    if env and start is None:
+        return Path(env).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "_quarto.yml").is_file():
+            return folder
+    raise UserError(f"no _quarto.yml found in {here} or any parent folder: run from the report's folder")
+
+
+def active_profiles(project_dir: Path, profile: str | None = None) -> list[str]:
+    """Profiles in force: the argument, else ``$QUARTO_PROFILE``, else ``profile.default`` of ``_quarto.yml``."""
+    spec = profile if profile is not None else os.environ.get("QUARTO_PROFILE", "")
+    if not spec:
+        base = _read_yaml(project_dir / "_quarto.yml")
+        default = (base.get("profile") or {}).get("default") if isinstance(base.get("profile"), dict) else None
+        spec = ",".join(default) if isinstance(default, list) else (default or "")
+    return [p.strip() for p in spec.split(",") if p.strip()]
+
+
+def defaults() -> dict[str, Any]:
+    """Every setting with its default, as nested plain values."""
+    return _to_dict(Settings())
+
+
+def load(
+    profile: str | None = None, project_dir: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """Read ``_quarto.yml`` and the active profiles' files and return the merged, checked settings.
+
+    Args:
+        profile: comma-separated profile names; ``None`` reads ``$QUARTO_PROFILE`` (as during ``quarto render``).
+        project_dir: the project folder; ``None`` uses ``$QUARTO_PROJECT_DIR`` or searches upwards from cwd.
+        overrides: dotted keys to set last (the CLI's options), checked like the files.
+
+    ``$XAIREPORT_OVERRIDES``, a JSON object of dotted keys (``{"paths.cache": "/tmp/c"}``), is applied after the
+    files and before ``overrides``: how a render is pointed at another cache or device without editing a file.
+    """
+    root = Path(project_dir).resolve() if project_dir else find_project_dir()
+    profiles = active_profiles(root, profile)
+    merged = defaults()
+    origin: dict[str, str] = {}  # dotted key → where its value was set (for range errors)
+    sources = [root / "_quarto.yml"] + [root / f"_quarto-{p}.yml" for p in reversed(profiles)]
+    for src in sources:
+        if not src.is_file():
+            if src.name == "_quarto.yml":
+                raise UserError(f"{src}: file not found")
+            raise UserError(
+                f"{src}: profile {src.stem.removeprefix('_quarto-')!r} has no such file; "
+                f"known profiles: {', '.join(_known_profiles(root)) or 'none'}"
+            )
+        section = _read_yaml(src).get("xaireport")
+        if section is not None:
+            _merge(merged, section, Settings, "", str(src), origin)
+    for dotted, value in _environment_overrides().items():
+        _merge(merged, _nest(dotted, value), Settings, "", "$XAIREPORT_OVERRIDES", origin)
+    for dotted, value in (overrides or {}).items():
+        _merge(merged, _nest(dotted, value), Settings, "", "command line", origin)
+    from xaireport.methods import registry
+
+    registry.load_plugins(merged["plugins"])
+    _check_ranges(merged, Settings, "", origin)
+    settings: Settings = _build(Settings, merged)
+    return dataclasses.replace(settings, project_dir=root, profiles=tuple(profiles))
+
+
+def _environment_overrides() -> dict[str, Any]:
+    text = os.environ.get("XAIREPORT_OVERRIDES", "").strip()
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"$XAIREPORT_OVERRIDES is not JSON ({exc.msg}): give an object of dotted keys") from None
+    if not isinstance(data, dict):
+        raise UserError('$XAIREPORT_OVERRIDES must be a JSON object, e.g. {"paths.cache": "/tmp/cache"}')
+    return data
+
+
+def _known_profiles(root: Path) -> list[str]:
+    return sorted(p.stem.removeprefix("_quarto-") for p in root.glob("_quarto-*.yml"))
+
+
+def _nest(dotted: str, value: Any) -> dict[str, Any]:
+    out: Any = value
+    for part in reversed(dotted.split(".")):
+        out = {part: out}
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}: not valid YAML{where}: {problem}") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _merge(target: dict, update: Any, cls: type, prefix: str, source: str, origin: dict[str, str]) -> None:
+    where = f"xaireport.{prefix}".rstrip(".")
+    if not isinstance(update, dict):
+        raise UserError(f"{source}: {where} must be a mapping of settings, got {_short(update)}")
+    fields = _schema_fields(cls)
+    for key, value in update.items():
+        dotted = f"{prefix}{key}"
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else f"; known keys: {', '.join(fields)}"
+            raise UserError(f"{source}: unknown setting xaireport.{dotted}{hint}")
+        tp, _ = fields[key]
+        if _is_section(tp):
+            _merge(target[key], value, tp, f"{dotted}.", source, origin)
+            continue
+        inner, nullable = _optional(tp)
+        if value is None:
+            if not nullable:
+                raise UserError(f"{source}: xaireport.{dotted} may not be empty (default: {target[key]!r})")
+        elif not _is(value, inner):
+            raise UserError(f"{source}: xaireport.{dotted} must be {_type_name(inner)}, got {_short(value)}")
+        target[key] = list(value) if isinstance(value, list) else value
+        origin[dotted] = source
+
+
+def _check_ranges(values: dict, cls: type, prefix: str, origin: dict[str, str]) -> None:
+    for key, (tp, check) in _schema_fields(cls).items():
+        dotted = f"{prefix}{key}"
+        value = values[key]
+        if _is_section(tp):
+            _check_ranges(value, tp, f"{dotted}.", origin)
+            continue
+        if value is None or check is None:
+            continue
+        source = origin.get(dotted, "defaults")
+        if isinstance(value, list) and not value:
+            raise UserError(
+                f"{source}: xaireport.{dotted} may not be an empty list: each item must be {check.describe()}"
+            )
+        bad = [v for v in (value if isinstance(value, list) else [value]) if not check.ok(v)]
+        if bad:
+            what = "each item" if isinstance(value, list) else "it"
+            raise UserError(
+                f"{source}: xaireport.{dotted} = {_short(bad[0])} is out of range: {what} must be {check.describe()}"
+            )

@@ -1,0 +1,30 @@
+"""``xaireport sanity``: the chapter-5 run from the command line (``cli/sanity.py``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers import run_xaireport
+
+
+@pytest.mark.slow
+def test_cli_sanity_on_one_image_with_gradcam(root, tmp_path):
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    (imgs / "coffee.png").write_bytes((root / "data/images/coffee.png").read_bytes())
+    out = tmp_path / "out"
+    r = run_xaireport(
+        ["sanity", "--profile", "offline", "--images", str(imgs), "--methods", "gradcam", "--out", str(out)], cwd=root
+    )
+    assert r.returncode == 0, r.stderr
+    cascade, independent = pd.read_csv(out / "cascade.csv"), pd.read_csv(out / "independent.csv")
+    cols = ["method", "image", "step", "randomized", "spearman", "spearman_abs", "ssim", "jaccard"]
+    assert list(cascade.columns) == cols and list(independent.columns) == cols
+    assert len(cascade) == 11 and cascade["step"].tolist() == list(range(11))  # trained + 10 blocks of Lite0
+    assert cascade.loc[0, "spearman"] == 1.0 and pd.isna(cascade.loc[0, "randomized"])
+    assert len(independent) == 10 and set(independent["randomized"]) == {b for b in cascade["randomized"][1:]}
+    assert (out / "cascade.png").is_file() and (out / "curves.png").is_file()
+    assert "Grad-CAM passes" in r.stdout or "Grad-CAM fails" in r.stdout
+    bad = run_xaireport(["sanity", "--methods", "gradcam,shap", "--out", str(tmp_path / "x")], cwd=root)
+    assert bad.returncode == 2 and "unknown method 'shap'" in bad.stderr and not (tmp_path / "x").exists()

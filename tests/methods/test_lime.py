@@ -7,6 +7,7 @@ from helpers import run_xaireport
 from xaireport.core.errors import UserError
 from xaireport.methods import lime
 from xaireport.methods.explanations import Explanation, LimeResult
+from xaireport.methods.tolerances import LIME_WEIGHTS_ATOL
 
 
 def explain(classifier, image, **kwargs) -> LimeResult:
@@ -29,7 +30,7 @@ def test_equal_to_the_tutorial_pipeline(pair):
     ours, ref = pair
     assert (ours.segments == ref.segments).all()
     assert (ours.mask == ref.mask).all()
-    assert np.allclose(ours.weights, ref.weights, atol=1e-5)
+    assert np.allclose(ours.weights, ref.weights, atol=LIME_WEIGHTS_ATOL)
     assert ours.class_index == ref.class_index and abs(ours.r2 - ref.r2) < 1e-5
     top = lambda r: set(np.argsort(-r.weights)[:5])  # noqa: E731
     assert top(ours) == top(ref)

@@ -80,10 +80,11 @@ def test_measures_known_answers():
     assert sanity.spearman(m, -m) == pytest.approx(-1.0)
     other = sanity.similarities(m, rng.random((32, 32)))
     assert abs(other["spearman"]) < 0.1 and other["ssim"] < 0.2
-    # a model whose output ignores the input gives a constant map: no ranking left to agree with
+    # a model whose output ignores the input gives a constant map: it has no ranking (NaN, as scipy gives), so the
+    # chapter counts it instead of scoring it 0 (which pushed towards "passes")
     flat = sanity.similarities(m, np.zeros_like(m))
-    assert flat["spearman"] == 0.0 and flat["spearman_abs"] == 0.0 and flat["ssim"] < 0.1
-    assert sanity.spearman(np.zeros((4, 4)), np.zeros((4, 4))) == 1.0
+    assert np.isnan(flat["spearman"]) and np.isnan(flat["spearman_abs"]) and flat["ssim"] < 0.1
+    assert np.isnan(sanity.spearman(np.zeros((4, 4)), np.zeros((4, 4))))
     # SSIM compares shapes, not scales (a random model's LIME weights are tiny)
     assert sanity.ssim(m - 0.5, (m - 0.5) * 1e-4) == pytest.approx(1.0)
     assert sanity.top_superpixels(np.array([0.3, -0.2, 0.5, 0.0]), 3) == {0, 2}
@@ -98,7 +99,10 @@ def test_randomizing_the_head_changes_gradcam_of_a_trained_model(lite0, coffee):
     again = explain(sanity.randomize(lite0), coffee, "gradcam", target, progress=False).map
     assert np.allclose(trained, again, atol=1e-6)  # no block randomized: the same map
     random_top = explain(sanity.randomize(lite0, upto="conv_head"), coffee, "gradcam", target, progress=False).map
-    assert sanity.spearman(np.abs(trained), np.abs(random_top)) < 0.5
+    assert not np.allclose(trained, random_top, atol=1e-3)
+    rho = sanity.spearman(np.abs(trained), np.abs(random_top))
+    # a random head can leave Grad-CAM all zeros (no ranking: NaN); otherwise little of the ranking survives
+    assert (np.isnan(rho) and random_top.max() == random_top.min()) or rho < 0.5
 
 
 def test_other_architectures_randomize_module_by_module():

@@ -171,15 +171,11 @@ def randomize(classifier: Classifier, upto: str | None = None, only: str | None 
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation over pixels. A constant map (a method returns all zeros when its weighted sum is
-    negative everywhere, as on a randomized head) has no ranking left: against a non-constant map it counts as 0
-    (nothing of the trained ranking survives), against an equal constant map as 1."""
+    """Spearman rank correlation over pixels; ``nan`` when either map is constant (a CAM is all zeros when its
+    weighted sum is negative everywhere, as on a randomized head): a constant map has no ranking, as scipy, Quantus
+    and the paper's notebook treat it. The chapter counts these maps per step instead of scoring them."""
     from xaireport.methods.agreement import spearman as rank_correlation
 
-    a, b = np.asarray(a), np.asarray(b)
-    flat_a, flat_b = a.min() == a.max(), b.min() == b.max()
-    if flat_a or flat_b:
-        return 1.0 if flat_a and flat_b and np.array_equal(a, b) else 0.0
     return rank_correlation(a, b)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from xaireport.core.fileio import save_csv
 from xaireport.images import LoadedImage
+from xaireport.methods.decision import ABOVE, BELOW, Decision, decide
 from xaireport.methods.explanations import Explanation
 from xaireport.methods.registry import label, names
 from xaireport.outputs import overlay, write_map_outputs
@@ -148,22 +149,25 @@ def save_all(runs: list[CamRun], figures_dir: Path, results_dir: Path) -> None:
 
 @dataclass
 class RankingVerdict:
-    """Whether the faithfulness ranking of the methods is a reliable difference on these images: the gap
-    between the best and the worst mean ROAD against the largest standard deviation across images."""
+    """Whether the most faithful method beats the least faithful one on these images: the per-image ROAD
+    differences (best − worst) decided with :func:`~xaireport.methods.decision.decide` against 0."""
 
     best: pd.Series
     worst: pd.Series
-    gap: float
-    spread: float
+    gap: float  # best − worst mean ROAD
+    decision: Decision
 
     @property
     def reliable(self) -> bool:
-        return self.gap >= self.spread
+        return self.decision.outcome == ABOVE
 
 
-def ranking_verdict(summary: pd.DataFrame) -> RankingVerdict:
+def ranking_verdict(summary: pd.DataFrame, table: pd.DataFrame) -> RankingVerdict:
+    """``summary``: :func:`faithfulness_summary` (ranked); ``table``: :func:`faithfulness_table` (per image)."""
     best, worst = summary.iloc[0], summary.iloc[-1]
-    return RankingVerdict(best, worst, float(best["ROAD"] - worst["ROAD"]), float(summary["ROAD_std"].max()))
+    wide = table.pivot(index="image", columns="method", values="ROAD")
+    diff = (wide[best["method"]] - wide[worst["method"]]).to_numpy()
+    return RankingVerdict(best, worst, float(best["ROAD"] - worst["ROAD"]), decide(diff, 0.0))
 
 
 def tabs_markdown(runs: list[CamRun], report, figures_dir: Path) -> str:
@@ -220,41 +224,59 @@ def shape_summary(table: pd.DataFrame) -> pd.DataFrame:
 @dataclass
 class ClaimCheck:
     claim: str
-    holds: bool
+    outcome: str  # "holds", "contradicted" or "undecided"
     images: int  # images on which the ordering holds
     total: int
     detail: str
+    reason: str = ""  # why it is not decided
+
+    @property
+    def holds(self) -> bool:
+        return self.outcome == "holds"
 
     def sentence(self) -> str:
-        verdict = "borne out" if self.holds else "not borne out"
-        return f"*{self.claim}*: **{verdict}** here — {self.detail} (on {self.images} of {self.total} images)."
+        verdict = {"holds": "borne out", "contradicted": "not borne out"}.get(self.outcome, self.reason)
+        on = f"the ordering holds on {self.images} of {self.total} images"
+        return f"*{self.claim}*: **{verdict}** here — {self.detail} ({on})."
+
+
+#: The two claims: (method, measure and the direction "more diffuse"/"sharper" means, area ≥ 0.5's direction).
+CLAIMS = (
+    ("AblationCAM", "entropy", "AblationCAM gives a more diffuse attribution map", ABOVE),
+    ("ScoreCAM", "Gini", "ScoreCAM gives sharper, higher-contrast explanations", BELOW),
+)
 
 
 def check_claims(table: pd.DataFrame) -> list[ClaimCheck]:
-    """The assignment's two claims, decided from the numbers: AblationCAM is more diffuse than the other methods
-    (the highest mean entropy), ScoreCAM is sharper (the highest mean Gini); the areas ≥ 0.5 are reported beside."""
+    """The assignment's two claims, each decided (:func:`~xaireport.methods.decision.decide`) on the per-image
+    differences to every other method, for its measure (AblationCAM: higher entropy; ScoreCAM: higher Gini) and
+    for the area ≥ 0.5 (more diffuse: larger; sharper: smaller). It holds when every one of these is decided in
+    its direction, is contradicted when one is decided against it, and is otherwise not decided."""
     wide = table.pivot(index="image", columns="method")
     methods = list(dict.fromkeys(table["method"]))
     out = []
-    for name, measure, claim in (
-        ("AblationCAM", "entropy", "AblationCAM gives a more diffuse attribution map"),
-        ("ScoreCAM", "Gini", "ScoreCAM gives sharper, higher-contrast explanations"),
-    ):
+    for name, measure, claim, area_direction in CLAIMS:
         if name not in methods or len(methods) < 2:
             continue
         others = [m for m in methods if m != name]
-        col = wide[measure]
+        col, area = wide[measure], wide["area ≥ 0.5"]
         wins = int((col[name] > col[others].max(axis=1)).sum())
-        means = col.mean()
-        holds = bool(means[name] > means[others].max())
-        area = wide["area ≥ 0.5"].mean()
+        checks = [(decide(col[name] - col[o], 0.0), ABOVE) for o in others]
+        checks += [(decide(area[name] - area[o], 0.0), area_direction) for o in others]
+        if all(d.outcome == want for d, want in checks):
+            outcome, reason = "holds", ""
+        elif any(d.decided and d.outcome != want for d, want in checks):
+            outcome, reason = "contradicted", ""
+        else:
+            outcome, reason = "undecided", f"not decided on {len(col)} images"
+        means, area_means = col.mean(), area.mean()
         detail = (
             f"mean {measure} {means[name]:.3f} against "
             + ", ".join(f"{means[o]:.3f} ({o})" for o in others)
-            + f"; area ≥ 0.5 {area[name]:.3f} against "
-            + ", ".join(f"{area[o]:.3f} ({o})" for o in others)
+            + f"; area ≥ 0.5 {area_means[name]:.3f} against "
+            + ", ".join(f"{area_means[o]:.3f} ({o})" for o in others)
         )
-        out.append(ClaimCheck(claim, holds, wins, len(col), detail))
+        out.append(ClaimCheck(claim, outcome, wins, len(col), detail, reason))
     return out
 
 
@@ -306,7 +328,7 @@ def prepare(session: Session) -> Chapter:
         runtime_table(runs).set_index("method"),
         faithfulness_table(runs),
         summary,
-        ranking_verdict(summary),
+        ranking_verdict(summary, faithfulness_table(runs)),
         shape,
         shape_summary(shape),
         check_claims(shape),

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from xaireport.methods import agreement
+from xaireport.methods.decision import ABOVE, BELOW, Decision, decide
 from xaireport.methods.registry import label
 from xaireport.report import cam_methods, lime
 from xaireport.report.figures import cached_figure, image_grid, save_figure
@@ -110,8 +111,9 @@ def curve_table(pairs: list[Pair], fractions: list[float], seed: int = 0) -> pd.
     )
 
 
-def agreement_tables(pairs: list[Pair]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean area-matched IoU (every map binarised to the image's LIME area) and mean Spearman correlation."""
+def agreement_tables(pairs: list[Pair]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Mean area-matched IoU (every map binarised to the image's LIME area) and mean Spearman correlation, and the
+    per-image IoU matrices (images × methods × methods; LIME last)."""
     names = list(pairs[0].cams) + ["lime"]
     ious, rhos = [], []
     for p in pairs:
@@ -123,7 +125,18 @@ def agreement_tables(pairs: list[Pair]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return (
         pd.DataFrame(np.nanmean(ious, axis=0), index=labels, columns=labels),
         pd.DataFrame(np.nanmean(rhos, axis=0), index=labels, columns=labels),
+        np.array(ious),
     )
+
+
+def family_gap(per_image_ious: np.ndarray) -> np.ndarray:
+    """Per image: the mean IoU between two CAMs minus the mean IoU between a CAM and LIME (LIME is the last row);
+    empty with fewer than two CAMs."""
+    k = per_image_ious.shape[1] - 1
+    if k < 2:
+        return np.array([])
+    off = ~np.eye(k, dtype=bool)
+    return np.array([m[:k, :k][off].mean() - m[k, :k].mean() for m in per_image_ious])
 
 
 @cached_figure
@@ -211,6 +224,26 @@ class Chapter:
     lift: pd.Series
     cam_cam: float
     cam_lime: float
+    cams_closer: Decision | None  # is the CAM-CAM IoU above the CAM-LIME IoU, per image? (None: one CAM)
+
+    @property
+    def cam_count(self) -> int:
+        return len(self.agree_iou) - 1
+
+    def family_sentence(self) -> str:
+        """The claim "the CAMs agree more with each other than with LIME", decided from the per-image gaps."""
+        d = self.cams_closer
+        if d is None:
+            return ""
+        gap = f"the per-image gap (CAM–CAM IoU minus CAM–LIME IoU) is {d.describe()}"
+        if d.outcome == ABOVE:
+            return (
+                f"**Here the CAMs agree more with each other than with LIME**: {gap}. They share the same feature "
+                "maps and differ only in the channel weights."
+            )
+        if d.outcome == BELOW:
+            return f"**Here LIME agrees more with the CAMs than the CAMs with each other**: {gap}."
+        return f"Whether the CAMs agree more with each other than with LIME is {d.undecided_reason()}: {gap}."
 
 
 def prepare(report) -> Chapter:
@@ -223,7 +256,8 @@ def prepare(report) -> Chapter:
     fig_dir, res_dir = report.figures_dir("comparison"), report.results_dir("comparison")
     ious = iou_table(pairs, threshold, seed=seed)
     curve = curve_table(pairs, s.comparison.area_fractions, seed=seed)
-    agree_iou, agree_rho = agreement_tables(pairs)
+    agree_iou, agree_rho, per_image = agreement_tables(pairs)
+    gap = family_gap(per_image)
     save_csv(ious, res_dir / "iou.csv")
     save_csv(curve, res_dir / "iou_curve.csv")
     save_csv(agree_iou, res_dir / "agreement_iou.csv", index=True)
@@ -254,4 +288,5 @@ def prepare(report) -> Chapter:
         lift=curve["mean IoU"] - np.maximum(curve["chance"], curve["placement chance"]),
         cam_cam=float(off_diagonal.mean()) if len(cams_only) > 1 else float("nan"),
         cam_lime=float(agree_iou.loc["LIME"].drop("LIME").mean()),
+        cams_closer=decide(gap, 0.0) if len(gap) else None,
     )

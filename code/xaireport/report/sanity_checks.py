@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from xaireport.methods.decision import ABOVE, BELOW, Decision, decide
 from xaireport.methods.registry import label
 from xaireport.report.figures import cached_figure, image_grid, save_figure
 from xaireport.results.sanity import SanityRun
@@ -39,47 +40,69 @@ def curves(table: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Verdict:
+    """One method's verdict, decided with :func:`xaireport.methods.decision.decide` on the per-image |ρ| (Spearman of
+    the absolute maps) at each of the first ``within`` cascade steps."""
+
     method: str
-    passes: bool
-    first_step: int | None  # first cascade step whose mean |Spearman| is below the threshold
-    first_block: str | None
-    final: float  # mean |Spearman| with every block random
+    outcome: str  # "passes", "fails" or "undecided"
+    step: int  # the step the sentence quotes: the first decided below (passes), else the last step checked
+    block: str
+    decision: Decision
+    constant: int  # constant maps (no rank correlation) among the steps checked
+    final: float  # mean |ρ| with every block random
+
+    @property
+    def passes(self) -> bool:
+        return self.outcome == "passes"
 
     def sentence(self, threshold: float, within: int) -> str:
         name = label(self.method)
-        if self.first_step is None:
+        d = self.decision
+        blocks = "the top block is" if self.step == 1 else f"the top {self.step} blocks are"
+        where = f"once {blocks} random (down to `{self.block}`)"
+        flat = f" {self.constant} map(s) were constant and are not counted." if self.constant else ""
+        tail = f" With every block random its mean |ρ| is {self.final:.2f}.{flat}"
+        if self.outcome == "passes":
+            below = f"its mean |ρ| with the trained map is below {threshold} {where}"
+            return f"**{name} passes**: {below}: {d.describe()}.{tail}"
+        if self.outcome == "fails":
             return (
-                f"**{name} fails**: its mean rank correlation with the trained map stays at or above {threshold} "
-                f"even with every block random ({self.final:.2f} at the last step)."
+                f"**{name} fails**: its mean |ρ| stays above {threshold} at each of the first {within} steps; "
+                f"{where} it is {d.describe()}.{tail}"
             )
-        how = "passes" if self.passes else "fails"
-        when = (
-            "once the top block is random"
-            if self.first_step == 1
-            else f"once the top {self.first_step} blocks are random (down to `{self.first_block}`)"
+        headline = (d.undecided_reason() or "not decided").split(":")[0]
+        return (
+            f"**{name}: {headline}**: within the first {within} steps the 95% interval of its mean |ρ| neither "
+            f"falls wholly below {threshold} nor stays wholly above it; {where} it is {d.describe()}. More images "
+            f"(a GPU render checks all) would decide it.{tail}"
         )
-        extra = "" if self.passes else f", later than the {within} blocks the check allows"
-        back = ""
-        if self.final >= threshold:
-            back = (
-                f" With every block random it rises again to {self.final:.2f}: the map of a random network "
-                "still follows the image's edges and textures."
-            )
-        return f"**{name} {how}**: its mean rank correlation falls below {threshold} {when}{extra}.{back}"
 
 
 def verdicts(run: SanityRun, threshold: float, within: int) -> list[Verdict]:
-    """Per method: the first cascade step at which the mean over images of |Spearman| falls below ``threshold``;
-    it passes when that happens within the top ``within`` blocks."""
-    c = curves(run.cascade)
+    """Per method: it *passes* when, at one of the first ``within`` cascade steps, the mean over images of |ρ| is
+    decided below ``threshold`` (the confidence interval of :func:`~xaireport.methods.decision.decide` lies below
+    it); it *fails* when at every one of those steps it is decided above; otherwise it is not decided."""
     out = []
+    c = run.cascade
     for m in run.methods:
-        rows = c[(c["method"] == m) & (c["step"] > 0)].sort_values("step")
-        below = rows[rows["spearman_abs mean"] < threshold]
-        first = int(below["step"].iloc[0]) if len(below) else None
-        block = str(below["randomized"].iloc[0]) if len(below) else None
-        final = float(rows["spearman_abs mean"].iloc[-1]) if len(rows) else float("nan")
-        out.append(Verdict(m, first is not None and first <= within, first, block, final))
+        rows = c[(c["method"] == m) & (c["step"] > 0)]
+        steps = sorted(rows["step"].unique())
+        checked = [st for st in steps if st <= within]
+        decisions = {
+            st: decide(np.abs(rows[rows["step"] == st]["spearman_abs"].to_numpy()), threshold) for st in checked
+        }
+        below = [st for st in checked if decisions[st].outcome == BELOW]
+        if below:
+            outcome, step = "passes", below[0]
+        elif checked and all(decisions[st].outcome == ABOVE for st in checked):
+            outcome, step = "fails", checked[-1]
+        else:
+            outcome, step = "undecided", checked[-1] if checked else 0
+        block = str(rows[rows["step"] == step]["randomized"].iloc[0]) if step else ""
+        constant = int(rows[rows["step"].isin(checked)]["spearman_abs"].isna().sum())
+        last = rows[rows["step"] == steps[-1]]["spearman_abs"].abs() if steps else pd.Series(dtype=float)
+        empty = decide([], threshold)
+        out.append(Verdict(m, outcome, step, block, decisions.get(step, empty), constant, float(last.mean())))
     return out
 
 
@@ -171,7 +194,11 @@ class Chapter:
 
     @property
     def failing(self) -> list[str]:
-        return [label(v.method) for v in self.verdicts if not v.passes]
+        return [label(v.method) for v in self.verdicts if v.outcome == "fails"]
+
+    @property
+    def undecided(self) -> list[str]:
+        return [label(v.method) for v in self.verdicts if v.outcome == "undecided"]
 
 
 def prepare(session: Session) -> Chapter:

@@ -1,0 +1,62 @@
+"""The decision rule (``methods/decision.py``) on hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xaireport.methods.decision import ABOVE, BELOW, UNDECIDED, decide
+
+
+def test_a_flip_inside_the_spread_is_not_decided():
+    # Issue 22: Grad-CAM at cascade step 1, seed 0, three images. mean 0.34633, sd 0.12706,
+    # t(0.975, 2) = 4.30265, half-width 4.30265 * 0.12706 / sqrt(3) = 0.31565.
+    d = decide([0.217, 0.471, 0.351], threshold=0.2)
+    assert d.outcome == UNDECIDED and not d.decided
+    assert d.mean == pytest.approx(0.346333, abs=1e-6) and d.std == pytest.approx(0.127064, abs=1e-6)
+    assert (d.low, d.high) == (pytest.approx(0.030687, abs=1e-5), pytest.approx(0.661979, abs=1e-5))
+    assert d.undecided_reason() == "not decided on 3 images: the interval contains 0.2"
+
+
+def test_a_clear_gap_is_decided_both_ways():
+    # mean 0.06, sd 0.01, half-width 4.30265 * 0.01 / sqrt(3) = 0.024841
+    d = decide([0.05, 0.06, 0.07], threshold=0.2)
+    assert d.outcome == BELOW and d.high == pytest.approx(0.084841, abs=1e-6) and d.undecided_reason() == ""
+    assert decide([0.55, 0.56, 0.57], threshold=0.2).outcome == ABOVE
+    assert decide([0.05, 0.06, 0.07], threshold=0.2, confidence=0.999999).outcome == UNDECIDED  # wider interval
+
+
+def test_seeds_that_disagree_withhold_the_verdict():
+    # per-image means 0.30, 0.32, 0.28: interval 0.30 +- 0.0497 is above 0.2, but seed 2's mean is 0.10
+    values = np.array([[0.5, 0.1], [0.52, 0.12], [0.48, 0.08]])
+    d = decide(values, threshold=0.2)
+    assert d.low == pytest.approx(0.250316, abs=1e-5) and d.seed_means == pytest.approx((0.5, 0.1))
+    assert d.outcome == UNDECIDED and d.undecided_reason().endswith("the randomization seeds disagree")
+    assert decide(values[:, :1], threshold=0.2).outcome == ABOVE  # one seed alone would have decided
+
+
+def test_nan_images_are_dropped_and_counted_and_one_image_decides_nothing():
+    d = decide([np.nan, 0.05, 0.06, 0.07], threshold=0.2)
+    assert d.outcome == BELOW and d.images == 3 and d.dropped == 1
+    one = decide([0.01], threshold=0.2)
+    assert one.outcome == UNDECIDED and one.undecided_reason() == "not decided on 1 image"
+    assert decide([np.nan, np.nan]).images == 0
+
+
+def test_two_seeds_of_the_fixture_that_used_to_flip_never_disagree():
+    """Seed 0 failed and seeds 1-5 passed under the old rule (mean of signed rho against 0.2). The new rule decides
+    on |rho| with an interval: neither seed prints the opposite of the other."""
+    seed0 = np.array([-0.217, 0.471, 0.351])
+    seed1 = np.array([0.104, 0.262, -0.031])
+    assert (seed0.mean() >= 0.2) != (seed1.mean() >= 0.2)  # the old verdicts differ
+    outcomes = {decide(np.abs(s), threshold=0.2).outcome for s in (seed0, seed1)}
+    assert outcomes == {UNDECIDED}
+    both = decide(np.abs(np.stack([seed0, seed1], axis=1)), threshold=0.2)
+    assert both.outcome == UNDECIDED and len(both.seed_means) == 2
+
+
+def test_describe_names_the_interval_and_seeds():
+    d = decide(np.array([[0.5, 0.1], [0.52, 0.12], [0.48, 0.08]]), threshold=0.2)
+    assert d.describe() == "0.30 (CI 0.25 to 0.35, 3 images, seed means 0.10 to 0.50)"
+    with pytest.raises(ValueError, match="images x seeds"):
+        decide(np.zeros((2, 2, 2)))

@@ -1,0 +1,56 @@
+"""Chapter 5's verdicts (``report/sanity_checks.verdicts``) decided with their uncertainty, on hand-made runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xaireport.methods.sanity import Block
+from xaireport.report.sanity_checks import verdicts
+from xaireport.results.sanity import COLUMNS, SanityRun
+
+
+def _run(per_step: dict[int, list[float]], method: str = "gradcam") -> SanityRun:
+    order = [Block(f"b{i}", (f"b{i}",)) for i in range(1, max(per_step) + 1)]
+    rows = []
+    for step, values in per_step.items():
+        for i, v in enumerate(values):
+            rows.append([method, f"im{i}", step, f"b{step}", v, v, 0.5, np.nan])
+    return SanityRun(order, [method], pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame(columns=COLUMNS))
+
+
+def test_the_issue_22_seed_that_used_to_fail_is_now_not_decided():
+    # seed 0, Grad-CAM, three images: the old rule (mean of signed values, 0.2017 >= 0.2) printed "fails"
+    run = _run({1: [-0.217, 0.471, 0.351], 2: [0.240, -0.200, 0.110], 3: [0.565, 0.579, 0.025]})
+    (v,) = verdicts(run, threshold=0.2, within=2)
+    assert v.outcome == "undecided" and not v.passes and v.step == 2
+    assert "not decided on 3 images" in v.sentence(0.2, 2) and "fails" not in v.sentence(0.2, 2)
+    assert v.final == np.mean([0.565, 0.579, 0.025])  # |rho| at the last step, not the signed mean 0.004
+
+
+def test_a_clear_drop_passes_and_a_clear_plateau_fails():
+    (v,) = verdicts(_run({1: [0.9, 0.92, 0.91], 2: [0.05, 0.06, 0.07]}), threshold=0.2, within=2)
+    assert v.outcome == "passes" and v.step == 2 and v.block == "b2"
+    assert "**Grad-CAM passes**" in v.sentence(0.2, 2) and "0.06 (CI 0.04 to 0.08, 3 images)" in v.sentence(0.2, 2)
+    (v,) = verdicts(_run({1: [0.9, 0.92, 0.91], 2: [0.8, 0.82, 0.81], 3: [0.0, 0.01, 0.02]}), 0.2, 2)
+    assert v.outcome == "fails" and v.step == 2  # decided at the steps checked; step 3 is beyond within
+
+
+def test_constant_maps_are_counted_not_scored():
+    (v,) = verdicts(_run({1: [np.nan, 0.05, 0.06, 0.07]}), threshold=0.2, within=1)
+    assert v.outcome == "passes" and v.constant == 1 and v.decision.images == 3
+    assert "1 map(s) were constant" in v.sentence(0.2, 1)
+
+
+def test_chapter_4_family_claim_is_decided_from_per_image_gaps():
+    from xaireport.methods.decision import decide
+    from xaireport.report.gradcam_vs_lime import family_gap
+
+    # two CAMs + LIME per image: CAM-CAM IoU 0.6, CAM-LIME IoUs 0.2 and 0.4 -> gap 0.6 - 0.3 = 0.3
+    m = np.array([[1.0, 0.6, 0.2], [0.6, 1.0, 0.4], [0.2, 0.4, 1.0]])
+    gaps = family_gap(np.stack([m, m, m]))
+    assert gaps.tolist() == pytest.approx([0.3, 0.3, 0.3])
+    assert decide(gaps + [0.01, -0.01, 0.0], 0.0).outcome == "above"
+    assert family_gap(np.stack([np.eye(2)] * 3)).size == 0  # one CAM: nothing to compare
+    assert decide([0.3, -0.3, 0.05], 0.0).outcome == "undecided"  # a sign flip across images decides nothing

@@ -60,3 +60,7 @@ def test_describe_names_the_interval_and_seeds():
     assert d.describe() == "0.30 (CI 0.25 to 0.35, 3 images, seed means 0.10 to 0.50)"
     with pytest.raises(ValueError, match="images x seeds"):
         decide(np.zeros((2, 2, 2)))
+
+
+def test_one_image_has_no_interval_to_print():
+    assert decide([0.02], 0.2).describe() == "0.02 (1 image, no interval)"

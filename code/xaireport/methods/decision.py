@@ -45,6 +45,8 @@ class Decision:
     def describe(self, digits: int = 2) -> str:
         """``0.35 (95% CI 0.03 to 0.66, 3 images)``, plus the seed range when there are several seeds."""
         f = f"{{:.{digits}f}}"
+        if self.images < 2:
+            return f"{f.format(self.mean)} ({self.images} image, no interval)"
         text = f"{f.format(self.mean)} (CI {f.format(self.low)} to {f.format(self.high)}, {self.images} images"
         if len(self.seed_means) > 1:
             text += f", seed means {f.format(min(self.seed_means))} to {f.format(max(self.seed_means))}"

@@ -107,8 +107,10 @@ def verdicts(run: SanityRun, threshold: float, within: int) -> list[Verdict]:
 
 
 def independent_table(run: SanityRun) -> pd.DataFrame:
-    """Mean |Spearman| over images per block (rows, output first) and method (columns)."""
-    t = run.independent.groupby(["randomized", "method"], sort=False)["spearman_abs"].mean().unstack("method")
+    """Mean |ρ| (Spearman of the absolute maps, its magnitude) over images per block (rows, output first) and method
+    (columns); constant maps (NaN) are left out."""
+    ind = run.independent.assign(spearman_abs=run.independent["spearman_abs"].abs())
+    t = ind.groupby(["randomized", "method"], sort=False)["spearman_abs"].mean().unstack("method")
     t = t.reindex(index=[b.name for b in run.order], columns=run.methods)
     t.columns = [label(m) for m in t.columns]
     return t.reset_index().rename(columns={"randomized": "block randomized alone"})

@@ -243,7 +243,8 @@ class Chapter:
             )
         if d.outcome == BELOW:
             return f"**Here LIME agrees more with the CAMs than the CAMs with each other**: {gap}."
-        return f"Whether the CAMs agree more with each other than with LIME is {d.undecided_reason()}: {gap}."
+        why = d.undecided_reason()
+        return f"Whether the CAMs agree more with each other than with LIME is not settled here ({why}); {gap}."
 
 
 def prepare(report) -> Chapter:

@@ -19,7 +19,7 @@ def test_cli_sanity_on_one_image_with_gradcam(root, tmp_path):
     )
     assert r.returncode == 0, r.stderr
     cascade, independent = pd.read_csv(out / "cascade.csv"), pd.read_csv(out / "independent.csv")
-    cols = ["method", "image", "step", "randomized", "spearman", "spearman_abs", "ssim", "jaccard"]
+    cols = ["method", "image", "step", "randomized", "spearman", "spearman_abs", "ssim", "hog", "jaccard"]
     assert list(cascade.columns) == cols and list(independent.columns) == cols
     assert len(cascade) == 11 and cascade["step"].tolist() == list(range(11))  # trained + 10 blocks of Lite0
     assert cascade.loc[0, "spearman"] == 1.0 and pd.isna(cascade.loc[0, "randomized"])

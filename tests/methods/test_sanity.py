@@ -76,7 +76,8 @@ def test_randomize_changes_exactly_the_named_blocks(which, lite0, r18):
 def test_measures_known_answers():
     rng = np.random.default_rng(0)
     m = rng.random((32, 32))
-    assert sanity.similarities(m, m) == {"spearman": 1.0, "spearman_abs": 1.0, "ssim": 1.0}  # step 0
+    same = sanity.similarities(m, m)  # step 0
+    assert same == {"spearman": 1.0, "spearman_abs": 1.0, "ssim": pytest.approx(1.0), "hog": pytest.approx(1.0)}
     assert sanity.spearman(m, -m) == pytest.approx(-1.0)
     other = sanity.similarities(m, rng.random((32, 32)))
     assert abs(other["spearman"]) < 0.1 and other["ssim"] < 0.2
@@ -85,8 +86,9 @@ def test_measures_known_answers():
     flat = sanity.similarities(m, np.zeros_like(m))
     assert np.isnan(flat["spearman"]) and np.isnan(flat["spearman_abs"]) and flat["ssim"] < 0.1
     assert np.isnan(sanity.spearman(np.zeros((4, 4)), np.zeros((4, 4))))
-    # SSIM compares shapes, not scales (a random model's LIME weights are tiny)
+    # SSIM and HOG compare the min-max scaled maps: shapes, not scales (a random model's LIME weights are tiny)
     assert sanity.ssim(m - 0.5, (m - 0.5) * 1e-4) == pytest.approx(1.0)
+    assert sanity.hog_similarity(m, 3 * m + 1) == pytest.approx(1.0)
     assert sanity.top_superpixels(np.array([0.3, -0.2, 0.5, 0.0]), 3) == {0, 2}
     assert sanity.jaccard({0, 2}, {2, 5}) == pytest.approx(1 / 3)
 
@@ -138,3 +140,23 @@ def test_other_architectures_randomize_module_by_module():
     assert not torch.equal(after["2.0.weight"], before["2.0.weight"])
     assert all(torch.equal(after[k], before[k]) for k in before if not k.startswith("2.0."))
     assert all(torch.equal(net.state_dict()[k], before[k]) for k in before)  # the original is untouched
+
+
+def test_paper_style_ssim_and_hog_on_tiny_arrays():
+    """SSIM as the paper's notebook: min-max to [0, 1], Gaussian window, data range 2 (scikit-image 0.14's float
+    default). Two constant-valued halves: [0, 0 | 1, 1] against its mirror [1, 1 | 0, 0] are exact opposites."""
+    from skimage.metrics import structural_similarity
+
+    a = np.zeros((16, 16))
+    a[:, 8:] = 5.0  # min-max scaling makes it 0 | 1
+    b = 1.0 - np.where(a > 0, 1.0, 0.0)
+    expected = structural_similarity(np.where(a > 0, 1.0, 0.0), b, gaussian_weights=True, data_range=2.0)
+    assert sanity.ssim(a, b) == pytest.approx(expected) and sanity.ssim(a, b) < 0.5
+    assert sanity.unit_range(a).tolist() == np.where(a > 0, 1.0, 0.0).tolist()
+    assert sanity.unit_range(np.full((3, 3), 7.0)).max() == 0.0  # a constant map: zeros, no division by zero
+    # hand-made: data_range 2 halves C1, C2 against data_range 1; on equal maps SSIM is 1 either way
+    assert sanity.ssim(a, a * 2 + 3) == pytest.approx(1.0)
+    # HOG: a vertical edge against a horizontal one has a different gradient orientation histogram
+    c = np.zeros((32, 32))
+    c[:, 16:] = 1.0
+    assert sanity.hog_similarity(c, c.T) < sanity.hog_similarity(c, c * 0.5)

@@ -16,7 +16,7 @@ def _run(per_step: dict[int, list[float]], method: str = "gradcam") -> SanityRun
     rows = []
     for step, values in per_step.items():
         for i, v in enumerate(values):
-            rows.append([method, f"im{i}", step, f"b{step}", v, v, 0.5, np.nan])
+            rows.append([method, f"im{i}", step, f"b{step}", v, v, 0.5, 0.5, np.nan])
     return SanityRun(order, [method], pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame(columns=COLUMNS))
 
 

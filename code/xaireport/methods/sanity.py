@@ -16,8 +16,9 @@ replaced by random ones; a map that barely changes explains the image, not the m
   are reset to mean 0 and variance 1. Other networks: every layer's own PyTorch ``reset_parameters()``.
   Each block's random weights depend only on the seed and the block, so
   the cascade and the independent randomization put the *same* random weights into a block.
-* Similarity of a map to the trained model's map: Spearman rank correlation (signed, and of absolute values),
-  SSIM (scikit-image), and for LIME the Jaccard index of the top-k superpixel sets on the same segmentation.
+* Similarity of a map to the trained model's map, as the paper's notebook measures it: Spearman rank correlation
+  (signed, and of absolute values), SSIM and HOG similarity of the min-max scaled maps, and for LIME the Jaccard
+  index of the top-k superpixel sets on the same segmentation.
 """
 
 from __future__ import annotations
@@ -179,19 +180,42 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return rank_correlation(a, b)
 
 
+def unit_range(m: np.ndarray) -> np.ndarray:
+    """A map min-max scaled to [0, 1] (the paper notebook's ``normalize_image``); a constant map becomes zeros."""
+    m = np.asarray(m, np.float64)
+    lo, hi = m.min(), m.max()
+    return (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
+
+
+#: SSIM's ``data_range`` in the paper's notebook: ``compare_ssim`` of scikit-image 0.14 took it from the dtype of
+#: its float input, (-1, 1), although the maps are in [0, 1]; kept so that our values are the paper's.
+PAPER_SSIM_DATA_RANGE = 2.0
+
+
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Structural similarity (scikit-image) of two maps, each first scaled by its largest absolute value (CAM maps
-    are already in [0, 1]; a random model's LIME weights are orders of magnitude smaller than the trained model's,
-    and unscaled SSIM would only measure that)."""
+    """Structural similarity as the paper's notebook computes it (Adebayo et al. 2018): both maps min-max scaled to
+    [0, 1], a Gaussian window (σ = 1.5) and a fixed data range (:data:`PAPER_SSIM_DATA_RANGE`), so the scale does
+    not change from one cascade step to the next."""
     from skimage.metrics import structural_similarity
 
-    def scaled(m: np.ndarray) -> np.ndarray:
-        m = np.asarray(m, np.float64)
-        top = np.abs(m).max()
-        return m / top if top > 0 else m
+    return float(
+        structural_similarity(unit_range(a), unit_range(b), gaussian_weights=True, data_range=PAPER_SSIM_DATA_RANGE)
+    )
 
-    a, b = scaled(a), scaled(b)
-    return float(structural_similarity(a, b, data_range=2.0 if min(a.min(), b.min()) < 0 else 1.0))
+
+def hog_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """The paper's third measure: Spearman rank correlation of the HOG descriptors (scikit-image ``hog``,
+    16 × 16-pixel cells — smaller for maps under 48 pixels, so that one 3 × 3-cell block fits — other defaults) of
+    the two maps, each min-max scaled to [0, 1]: how far the maps' edge structure agrees. ``nan`` when a descriptor
+    is constant."""
+    from skimage.feature import hog
+
+    from xaireport.methods.agreement import spearman as rank_correlation
+
+    cell = max(1, min(16, min(np.shape(a)) // 3))
+    return rank_correlation(
+        hog(unit_range(a), pixels_per_cell=(cell, cell)), hog(unit_range(b), pixels_per_cell=(cell, cell))
+    )
 
 
 def top_superpixels(weights: np.ndarray, k: int) -> set[int]:
@@ -207,9 +231,10 @@ def jaccard(a: set[int], b: set[int]) -> float:
 
 
 def similarities(trained: np.ndarray, other: np.ndarray) -> dict[str, float]:
-    """The three map measures: Spearman (signed), Spearman of absolute values, SSIM."""
+    """The paper's map measures: Spearman (signed), Spearman of absolute values, SSIM and HOG similarity."""
     return {
         "spearman": spearman(trained, other),
         "spearman_abs": spearman(np.abs(trained), np.abs(other)),
         "ssim": ssim(trained, other),
+        "hog": hog_similarity(trained, other),
     }

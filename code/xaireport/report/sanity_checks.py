@@ -19,7 +19,12 @@ from xaireport.results.sanity import run as run_checks
 if TYPE_CHECKING:
     from xaireport.session import Session
 
-MEASURES = {"spearman": "Spearman ρ", "spearman_abs": "Spearman ρ of |map|", "ssim": "SSIM"}
+MEASURES = {
+    "spearman": "Spearman ρ",
+    "spearman_abs": "Spearman ρ of |map|",
+    "ssim": "SSIM (paper-style)",
+    "hog": "HOG similarity (Spearman)",
+}
 
 
 def run(session: Session) -> SanityRun:
@@ -140,7 +145,10 @@ def curve_figure(run: SanityRun, path: Path) -> Path:
 
     c = curves(run.cascade)
     names = ["trained"] + [b.name for b in run.order]
-    fig, axes = plt.subplots(1, len(MEASURES), figsize=(4.2 * len(MEASURES), 3.4), sharey=True)
+    cols = 2
+    rows = -(-len(MEASURES) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), sharey=True, squeeze=False)
+    axes = grid.ravel()
     for ax, (key, title) in zip(axes, MEASURES.items()):
         for m in run.methods:
             r = c[c["method"] == m].sort_values("step")
@@ -156,8 +164,11 @@ def curve_figure(run: SanityRun, path: Path) -> Path:
         ax.axhline(0, color="grey", lw=0.5)
         ax.set_ylim(-1.05, 1.05)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("similarity to the trained model's map")
-    axes[-1].legend(fontsize=7)
+    for ax in grid[:, 0]:
+        ax.set_ylabel("similarity to the trained map")
+    for ax in axes[len(MEASURES) :]:
+        ax.set_visible(False)
+    axes[len(MEASURES) - 1].legend(fontsize=7)
     fig.tight_layout()
     return save_figure(fig, path)
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from xaireport.session import Session
     from xaireport.settings import Settings
 
-COLUMNS = ["method", "image", "step", "randomized", "spearman", "spearman_abs", "ssim", "jaccard"]
+COLUMNS = ["method", "image", "step", "randomized", "spearman", "spearman_abs", "ssim", "hog", "jaccard"]
 
 
 @dataclass

@@ -54,3 +54,21 @@ def test_chapter_4_family_claim_is_decided_from_per_image_gaps():
     assert decide(gaps + [0.01, -0.01, 0.0], 0.0).outcome == "above"
     assert family_gap(np.stack([np.eye(2)] * 3)).size == 0  # one CAM: nothing to compare
     assert decide([0.3, -0.3, 0.05], 0.0).outcome == "undecided"  # a sign flip across images decides nothing
+
+
+def test_jaccard_table_shows_lime_per_step_and_a_note_without_it():
+    from xaireport.report.sanity_checks import jaccard_table
+
+    rows = [
+        ["lime", "a", 0, "", 1, 1, 1, 1, 1.0],
+        ["lime", "b", 0, "", 1, 1, 1, 1, 1.0],
+        ["lime", "a", 1, "fc", 0.1, 0.1, 0.5, 0.9, 0.25],
+        ["lime", "b", 1, "fc", 0.1, 0.1, 0.5, 0.9, 0.75],
+        ["gradcam", "a", 1, "fc", 0.1, 0.1, 0.5, 0.2, np.nan],
+    ]
+    run = SanityRun([Block("fc", ("fc",))], ["gradcam", "lime"], pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame())
+    t = jaccard_table(run)
+    assert list(t.columns) == ["step", "randomized down to", "LIME top-k Jaccard"]
+    assert t["randomized down to"].tolist() == ["(trained)", "fc"] and t["LIME top-k Jaccard"].tolist() == [1.0, 0.5]
+    no_lime = SanityRun(run.order, ["gradcam"], pd.DataFrame(rows[4:], columns=COLUMNS), pd.DataFrame())
+    assert list(jaccard_table(no_lime).columns) == ["note"]

@@ -121,6 +121,19 @@ def independent_table(run: SanityRun) -> pd.DataFrame:
     return t.reset_index().rename(columns={"randomized": "block randomized alone"})
 
 
+def jaccard_table(run: SanityRun) -> pd.DataFrame:
+    """Per cascade step (rows) and method with superpixels (columns, LIME): mean over images of the Jaccard index
+    of the top-k superpixel sets, trained vs randomized; a one-row note when no method has superpixels."""
+    c = run.cascade.dropna(subset=["jaccard"])
+    if c.empty:
+        return pd.DataFrame({"note": ["no method with superpixels (LIME) among sanity.methods"]})
+    t = c.groupby(["step", "randomized", "method"], sort=False, dropna=False)["jaccard"].mean().unstack("method")
+    t.columns = [f"{label(m)} top-k Jaccard" for m in t.columns]
+    t = t.reset_index()
+    t["randomized"] = t["randomized"].fillna("").replace("", "(trained)")
+    return t.rename(columns={"randomized": "randomized down to"})
+
+
 @cached_figure
 def cascade_figure(run: SanityRun, path: Path) -> Path:
     """Adebayo-style: rows = methods, columns = the trained model then each cascade step (first image)."""
@@ -196,6 +209,7 @@ class Chapter:
     curves_png: Path
     verdicts: list[Verdict]
     independent: pd.DataFrame
+    jaccard: pd.DataFrame  # :func:`jaccard_table` (a one-row note without LIME)
 
     @property
     def images(self) -> int:
@@ -226,4 +240,5 @@ def prepare(session: Session) -> Chapter:
         curve_figure(r, fig_dir / "curves.png"),
         verdicts(r, s.sanity.threshold, s.sanity.within_blocks),
         independent_table(r),
+        jaccard_table(r),
     )

@@ -32,6 +32,11 @@ import numpy as np
 
 from xaireport.core.errors import UserError
 
+# Spearman rank correlation over pixels; ``nan`` when either map is constant (a CAM is all zeros when its weighted
+# sum is negative everywhere, as on a randomized head): a constant map has no ranking, as scipy, Quantus and the
+# paper's notebook treat it. Chapter 5 counts these maps per step instead of scoring them.
+from xaireport.methods.agreement import spearman
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -171,15 +176,6 @@ def randomize(classifier: Classifier, upto: str | None = None, only: str | None 
 # --- Similarity of a map to the trained model's map ----------------------------------------------------------
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation over pixels; ``nan`` when either map is constant (a CAM is all zeros when its
-    weighted sum is negative everywhere, as on a randomized head): a constant map has no ranking, as scipy, Quantus
-    and the paper's notebook treat it. The chapter counts these maps per step instead of scoring them."""
-    from xaireport.methods.agreement import spearman as rank_correlation
-
-    return rank_correlation(a, b)
-
-
 def unit_range(m: np.ndarray) -> np.ndarray:
     """A map min-max scaled to [0, 1] (the paper notebook's ``normalize_image``); a constant map becomes zeros."""
     m = np.asarray(m, np.float64)
@@ -210,12 +206,8 @@ def hog_similarity(a: np.ndarray, b: np.ndarray) -> float:
     is constant."""
     from skimage.feature import hog
 
-    from xaireport.methods.agreement import spearman as rank_correlation
-
     cell = max(1, min(16, min(np.shape(a)) // 3))
-    return rank_correlation(
-        hog(unit_range(a), pixels_per_cell=(cell, cell)), hog(unit_range(b), pixels_per_cell=(cell, cell))
-    )
+    return spearman(hog(unit_range(a), pixels_per_cell=(cell, cell)), hog(unit_range(b), pixels_per_cell=(cell, cell)))
 
 
 def top_superpixels(weights: np.ndarray, k: int) -> set[int]:

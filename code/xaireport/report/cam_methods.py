@@ -92,9 +92,8 @@ def faithfulness_table(runs: list[CamRun]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def faithfulness_summary(runs: list[CamRun]) -> pd.DataFrame:
-    """Mean ROAD and mean drop per method, ranked by ROAD (1 = most faithful)."""
-    t = faithfulness_table(runs)
+def faithfulness_summary(t: pd.DataFrame) -> pd.DataFrame:
+    """Mean ROAD and mean drop per method of :func:`faithfulness_table`, ranked by ROAD (1 = most faithful)."""
     g = (
         t.groupby("method", sort=False)
         .agg(ROAD=("ROAD", "mean"), ROAD_std=("ROAD", "std"), drop=("drop", "mean"), drop_std=("drop", "std"))
@@ -316,7 +315,8 @@ def prepare(session: Session) -> Chapter:
     runs = run(session)
     fig_dir, res_dir = session.figures_dir("cams"), session.results_dir("cams")
     save_all(runs, fig_dir, res_dir)
-    summary = faithfulness_summary(runs)
+    faith = faithfulness_table(runs)
+    summary = faithfulness_summary(faith)
     shape = shape_table(runs)
     return Chapter(
         runs,
@@ -326,9 +326,9 @@ def prepare(session: Session) -> Chapter:
         mask_figure(runs, fig_dir / "masks.png"),
         predictions_table(runs),
         runtime_table(runs).set_index("method"),
-        faithfulness_table(runs),
+        faith,
         summary,
-        ranking_verdict(summary, faithfulness_table(runs)),
+        ranking_verdict(summary, faith),
         shape,
         shape_summary(shape),
         check_claims(shape),

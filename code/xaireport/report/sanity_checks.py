@@ -106,8 +106,8 @@ def verdicts(run: SanityRun, threshold: float, within: int) -> list[Verdict]:
         block = str(rows[rows["step"] == step]["randomized"].iloc[0]) if step else ""
         constant = int(rows[rows["step"].isin(checked)]["spearman_abs"].isna().sum())
         last = rows[rows["step"] == steps[-1]]["spearman_abs"].abs() if steps else pd.Series(dtype=float)
-        empty = decide([], threshold)
-        out.append(Verdict(m, outcome, step, block, decisions.get(step, empty), constant, float(last.mean())))
+        decision = decisions[step] if step in decisions else decide([], threshold)
+        out.append(Verdict(m, outcome, step, block, decision, constant, float(last.mean())))
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,20 @@ from xaireport.core.cache import bytes_digest
 from xaireport.core.errors import UserError
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+#: The longest side over the shortest side that an image may have: every image is resized to the model's input
+#: by its shorter side, so a 100000 × 1 strip would become 25,600,000 × 256 pixels (~20 GB) before the crop.
+MAX_ASPECT_RATIO = 50
+
+#: Bytes per pixel of the largest uncompressed image format read (16-bit RGBA): with ``max_megapixels`` it bounds
+#: the file size read into memory, checked before reading.
+MAX_BYTES_PER_PIXEL = 8
+
+
+def max_file_bytes(max_megapixels: float) -> int:
+    """The largest file read for an image of at most ``max_megapixels`` (uncompressed, plus 1 MB of metadata)."""
+    return int(max_megapixels * 1e6 * MAX_BYTES_PER_PIXEL) + 2**20
 
 
 class ImageError(ValueError):
@@ -71,14 +86,30 @@ def to_rgb(img: Image.Image) -> np.ndarray:
 def read_image(path: str | os.PathLike, max_megapixels: float = 64) -> tuple[np.ndarray, str]:
     """Read one file as RGB uint8 and return it with the SHA-256 of its bytes.
 
+    Only a regular file (or a link to one) is read, and only when its size fits ``max_megapixels``
+    (:func:`max_file_bytes`), checked before reading.
+
     Raises:
-        ImageError: empty, unreadable, truncated, or larger than ``max_megapixels``.
+        ImageError: not a regular file, too many bytes, empty, unreadable, truncated, larger than
+            ``max_megapixels``, or a strip beyond :data:`MAX_ASPECT_RATIO`.
     """
     p = Path(path)
+    limit = max_file_bytes(max_megapixels)
     try:
-        data = p.read_bytes()
+        info = p.stat()  # follows a symbolic link; never opens the file (a FIFO would block)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError("not a regular file (a device, pipe, socket or folder): point it at an image file")
+        if info.st_size > limit:
+            raise ImageError(
+                f"{info.st_size / 2**20:.0f} MB is more than an image of {max_megapixels:g} MP can take "
+                f"({limit / 2**20:.0f} MB): downscale it, or raise images.max_megapixels in _quarto.yml"
+            )
+        with open(p, "rb") as fh:
+            data = fh.read(limit + 1)  # the file may have grown since stat
     except OSError as exc:
         raise ImageError(f"cannot read the file ({exc.strerror or exc})") from exc
+    if len(data) > limit:
+        raise ImageError(f"the file grew past {limit / 2**20:.0f} MB while being read: replace it with the image")
     if not data:
         raise ImageError("empty file (0 bytes): replace it with the image or remove it")
     try:
@@ -95,6 +126,12 @@ def read_image(path: str | os.PathLike, max_megapixels: float = 64) -> tuple[np.
                     )
                 if w == 0 or h == 0:
                     raise ImageError("image has no pixels")
+                if max(w, h) > MAX_ASPECT_RATIO * min(w, h):
+                    raise ImageError(
+                        f"{w}×{h} pixels is a strip (aspect ratio {max(w, h) / min(w, h):.0f}:1, the limit is "
+                        f"{MAX_ASPECT_RATIO}:1): resized to the model's input by its shorter side it would need "
+                        f"{max(w, h) / min(w, h) * 256 * 256 * 3 / 2**30:.1f} GB; crop it first"
+                    )
                 img.load()
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
@@ -134,8 +171,8 @@ def load_image(path: str | os.PathLike, max_megapixels: float = 64) -> LoadedIma
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files (by extension, case-insensitive) directly in ``folder``, sorted by name; hidden files skipped.
 
-    A broken or looping symbolic link with an image extension is listed too, so that loading names it as a
-    bad file instead of skipping it silently.
+    A broken or looping symbolic link, a pipe or a device with an image extension is listed too, so that loading
+    names it as a bad file instead of skipping it silently.
     """
     root = Path(folder)
     if not root.exists():
@@ -145,26 +182,38 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(
         p
         for p in root.iterdir()
-        if (p.is_file() or p.is_symlink()) and not p.name.startswith(".") and p.suffix.lower() in EXTENSIONS
+        if (p.is_symlink() or not p.is_dir()) and not p.name.startswith(".") and p.suffix.lower() in EXTENSIONS
     )
 
 
+#: The files written per image, named ``<stem><suffix>`` (:mod:`xaireport.outputs`: maps, overlays, masks, LIME's
+#: arrays and views; chapter 2's per-image rows).
+OUTPUT_SUFFIXES = (".npy", ".png", "-mask.png", ".npz", "-boundaries.png", "-hide-rest.png")
+
+
 def check_unique_stems(paths: list[Path]) -> None:
-    """Outputs are named by the file's stem (``cat.npy``, ``cat.png``): two images whose names differ only in
-    the extension (or in case) would overwrite each other's outputs.
+    """Outputs are named by the file's stem (``cat.npy``, ``cat.png``, ``cat-mask.png``, …): refuse two images
+    whose output names would be the same file — names that differ only in the extension or in case
+    (``cat.png``, ``Cat.jpg``), or one image's output that is another's (``cat.png``'s mask ``cat-mask.png`` and
+    ``cat-mask.png``'s overlay).
 
     Raises:
         UserError: one line naming every colliding group.
     """
-    groups: dict[str, list[str]] = {}
+    owners: dict[str, set[str]] = {}
     for p in paths:
-        groups.setdefault(p.stem.lower(), []).append(p.name)
-    clashes = [names for names in groups.values() if len(names) > 1]
-    if clashes:
-        listed = "; ".join(" and ".join(names) for names in clashes)
+        for suffix in OUTPUT_SUFFIXES:
+            owners.setdefault(f"{p.stem}{suffix}".lower(), set()).add(p.name)
+    groups: list[list[str]] = []
+    for names in owners.values():
+        group = sorted(names)
+        if len(group) > 1 and group not in groups:
+            groups.append(group)
+    if groups:
+        listed = "; ".join(" and ".join(names) for names in groups)
         raise UserError(
-            f"{paths[0].parent}: images share a name and their outputs would overwrite each other "
-            f"({listed}): rename or remove one of each"
+            f"{paths[0].parent}: images whose outputs would overwrite each other ({listed}): rename or remove one "
+            "of each"
         )
 
 

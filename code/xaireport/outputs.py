@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from xaireport.core.fileio import save_csv, save_npy, save_npz
+from xaireport.core.fileio import atomic_path, save_csv, save_npy, save_npz
 
 if TYPE_CHECKING:
     from xaireport.methods.explanations import Explanation, LimeResult
@@ -34,14 +34,11 @@ def overlay(crop: np.ndarray, heatmap: np.ndarray, image_weight: float = 0.5) ->
 
 def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     """Save a uint8 RGB or greyscale array (float [0, 1] greyscale is scaled to 0–255), atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     if array.dtype != np.uint8:
         array = np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
-    tmp = p.with_name(f".{p.name}.tmp")
-    Image.fromarray(array).save(tmp, format="PNG")
-    os.replace(tmp, p)
-    return p
+    with atomic_path(path) as tmp:  # a unique temporary name: two runs into one --out never collide
+        Image.fromarray(array).save(tmp, format="PNG")
+    return Path(path)
 
 
 def write_map_outputs(out: Path, stem: str, crop: np.ndarray, result: Explanation) -> None:

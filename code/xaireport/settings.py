@@ -57,14 +57,19 @@ def setting(default: Any, check: Check | None = None) -> Any:
     return field(default=default, metadata=meta)
 
 
+def _number(x: float) -> str:
+    """``4294967295`` rather than ``4.29497e+09`` for whole numbers, ``0.5`` otherwise."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
 def at_least(low: float) -> Check:
-    return Check(lambda v: v >= low, f"≥ {low:g}")
+    return Check(lambda v: v >= low, f"≥ {_number(low)}")
 
 
 def between(low: float, high: float, open_low: bool = False) -> Check:
     return Check(
         (lambda v: low < v <= high) if open_low else (lambda v: low <= v <= high),
-        f"in {'(' if open_low else '['}{low:g}, {high:g}]",
+        f"in {'(' if open_low else '['}{_number(low)}, {_number(high)}]",
     )
 
 
@@ -98,6 +103,10 @@ def _method(family: str | None = None) -> Check:
 
 
 SEED_MAX = 2**32 - 1  # numpy's and lime's seeds are 32-bit
+#: LIME's largest sample count: lime holds a samples × superpixels matrix and a samples × classes matrix of
+#: probabilities (100,000 × 1,000 classes × 8 bytes = 0.8 GB); more would exhaust a laptop's memory before the
+#: first sample is classified.
+LIME_MAX_SAMPLES = 100_000
 
 
 # --- The schema -----------------------------------------------------------------------------------------------
@@ -138,7 +147,7 @@ class CamsSettings:
 
 @dataclass(frozen=True)
 class LimeSettings:
-    num_samples: int = setting(1000, at_least(2))
+    num_samples: int = setting(1000, between(2, LIME_MAX_SAMPLES))
     num_features: int = setting(5, at_least(1))
     batch_size: int = setting(8, at_least(1))
     stability_seeds: int = setting(5, at_least(1))
@@ -156,9 +165,10 @@ class ComparisonSettings:
 class SanitySettings:
     images: int | None = setting(None, at_least(1))
     methods: list[str] = setting(["gradcam", "ablationcam", "scorecam", "lime"], _method())
-    lime_num_samples: int = setting(300, at_least(2))
+    lime_num_samples: int = setting(300, between(2, LIME_MAX_SAMPLES))
     threshold: float = setting(0.2, between(0, 1))
     within_blocks: int = setting(2, at_least(1))
+    seeds: int = setting(3, between(1, 100))  # randomization seeds of the cascade (seed, seed + 1, ...)
 
 
 @dataclass(frozen=True)
@@ -422,9 +432,32 @@ def _nest(dotted: str, value: Any) -> dict[str, Any]:
     return out
 
 
+#: The most YAML aliases (``*name``) a settings file may use: aliases share their object, so a small file of
+#: nested aliases ("billion laughs") is a huge value to every walk over it (checks, error messages).
+MAX_YAML_ALIASES = 100
+
+
+def _bounded_loader(source: str) -> type[yaml.SafeLoader]:
+    class Loader(yaml.SafeLoader):
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                Loader.aliases += 1
+                if Loader.aliases > MAX_YAML_ALIASES:
+                    raise UserError(
+                        f"{source}: more than {MAX_YAML_ALIASES} YAML aliases (*name): write the settings out"
+                    )
+            return super().compose_node(parent, index)
+
+    return Loader
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_bounded_loader(str(path))) or {}  # noqa: S506
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not a text file (byte {exc.start} is not UTF-8): restore the settings file") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -436,7 +469,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    """At most 80 characters of ``value``'s repr, built without walking all of a deeply nested value."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxdict, r.maxstring, r.maxother = 3, 4, 4, 60, 60
+    text = r.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

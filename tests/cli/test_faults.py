@@ -340,3 +340,95 @@ def test_looping_symlink_is_named_as_a_bad_file(proj, capsys):
     (proj / "imgs/loop.png").symlink_to(proj / "imgs/loop.png")
     code, _, err = run_cli(capsys, "check", "--project", str(proj))
     assert code == 2 and "loop.png: broken or looping symbolic link" in err and "Traceback" not in err
+
+
+# --- Hostile input (issue 26) -------------------------------------------------------------------------------
+
+
+def test_an_image_whose_outputs_are_another_images_outputs_is_refused(proj, capsys):
+    """``cat.png``'s mask is ``cat-mask.png``, which is also ``cat-mask.png``'s overlay: refused up front."""
+    shutil.copy(proj / "imgs/coffee.png", proj / "imgs/coffee-mask.png")
+    code, _, err = run_cli(capsys, "cams", "--project", str(proj), "--methods", "gradcam", "--out", str(proj / "o"))
+    assert code == 2 and "coffee-mask.png and coffee.png" in error_line(err) and not (proj / "o").exists()
+
+
+@pytest.mark.parametrize("out", ["imgs", "imgs/out"])
+def test_out_in_the_images_folder_is_refused(proj, capsys, out):
+    for command in (["cams", "--methods", "gradcam"], ["lime", "--num-samples", "10"]):
+        code, _, err = run_cli(capsys, *command, "--project", str(proj), "--out", str(proj / out))
+        assert code == 2 and "inside the images folder" in error_line(err) and "loading" not in err
+    assert sorted(p.name for p in (proj / "imgs").iterdir()) == ["coffee.png"]
+
+
+def test_an_unwritable_cache_folder_is_one_line_before_any_work(proj, capsys):
+    (proj / "_quarto.yml").write_text((proj / "_quarto.yml").read_text().replace("cache: cache", "cache: /proc/c"))
+    code, _, err = run_cli(capsys, "cams", "--project", str(proj), "--methods", "gradcam", "--out", str(proj / "o"))
+    assert code == 2 and "/proc/c" in error_line(err) and "paths.cache" in error_line(err) and "loading" not in err
+
+
+def _sparse_8gib(path: Path) -> None:
+    path.touch()
+    os.truncate(path, 8 * 2**30)  # no disk used; reading it would take 8 GiB
+
+
+def _strip_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (100000, 1)).save(path)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
+        (lambda p: os.mkfifo(p), "not a regular file"),
+        (_sparse_8gib, "is more than an image of 64 MP"),
+        (_strip_png, "aspect ratio 100000:1"),
+    ],
+    ids=["dev-zero", "fifo", "sparse-8GiB", "strip-100000x1"],
+)
+def test_files_that_would_hang_or_exhaust_memory_are_refused_before_reading(proj, capsys, make, message):
+    bad = proj / "imgs/bad.png"
+    make(bad)
+    started = time.monotonic()
+    code, _, err = run_cli(capsys, "check", "--project", str(proj))
+    assert code == 2 and "bad.png: " in err and message in err and "Traceback" not in err
+    assert time.monotonic() - started < 30  # no 8 GiB read, no hang on the FIFO
+
+
+def test_a_huge_lime_sample_count_is_refused_by_its_range(proj, capsys):
+    code, _, err = run_cli(
+        capsys, "lime", "--project", str(proj), "--num-samples", "1000000000000", "--out", str(proj / "o")
+    )
+    assert code == 2 and "lime.num_samples = 1000000000000 is out of range: it must be in [2, 100000]" in err
+
+
+def test_a_binary_settings_file_is_one_line(proj, capsys):
+    (proj / "_quarto.yml").write_bytes(b"\x00\xdc\xff binary")
+    code, _, err = run_cli(capsys, "check", "--project", str(proj))
+    assert code == 2 and "_quarto.yml: not a text file" in error_line(err)
+
+
+def test_nested_yaml_aliases_are_reported_quickly(proj, capsys):
+    """A "billion laughs" settings file: 9 levels of 9 aliases is 9**9 strings to any walk over the value."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [{','.join(['*' + prev] * 9)}]")
+    (proj / "_quarto.yml").write_text("\n".join([*lines, "xaireport:", "  seed: *i", ""]))
+    started = time.monotonic()
+    code, _, err = run_cli(capsys, "check", "--project", str(proj))
+    assert code == 2 and "xaireport.seed must be int" in error_line(err) and len(error_line(err)) < 300
+    assert time.monotonic() - started < 5
+    many = [f"k{i}: &k{i} 1" for i in range(120)] + [
+        "xaireport:",
+        "  extra: [" + ",".join(f"*k{i}" for i in range(120)) + "]",
+    ]
+    (proj / "_quarto.yml").write_text("\n".join(many) + "\n")
+    code, _, err = run_cli(capsys, "check", "--project", str(proj))
+    assert code == 2 and "more than 100 YAML aliases" in error_line(err)
+
+
+def test_an_unknown_timm_tag_names_the_known_tags(proj, capsys):
+    code, _, err = run_cli(capsys, "check", "--project", str(proj), "--model", "timm:resnet18.nosuchtag")
+    line = error_line(err)
+    assert code == 2 and "timm has no pretrained tag 'nosuchtag' for resnet18" in line and "a1_in1k" in line

@@ -126,9 +126,18 @@ def test_cli_compare(root, tmp_path):
     np.save(cams / "gradcam" / "a.npy", m)
     mask = np.zeros((224, 224), bool)
     mask[:56] = True
-    np.savez(lime / "a.npz", mask=mask, class_name="espresso")
+    np.savez(lime / "a.npz", mask=mask, class_name="espresso", class_index=967)
     out = tmp_path / "iou.csv"
-    r = run_xaireport(["compare", "--cams", str(cams), "--lime", str(lime), "--out", str(out)], cwd=root)
+    compare_cmd = ["compare", "--cams", str(cams), "--lime", str(lime), "--out", str(out)]
+    r = run_xaireport(compare_cmd, cwd=root)
+    assert r.returncode == 2 and "predictions.csv: not found" in r.stderr and not out.exists()
+    # maps of different classes are refused (issue 26), those of one class compared
+    (cams / "predictions.csv").write_text("image,class_index,class_name,probability\na.png,1,goldfish,0.5\n")
+    r = run_xaireport(compare_cmd, cwd=root)
+    assert r.returncode == 2 and "the CAM explains class 1 and LIME class 967 (espresso)" in r.stderr
+    assert "Traceback" not in r.stderr and not out.exists()
+    (cams / "predictions.csv").write_text("image,class_index,class_name,probability\na.png,967,espresso,0.5\n")
+    r = run_xaireport(compare_cmd, cwd=root)
     assert r.returncode == 0, r.stderr
     header, row = out.read_text().splitlines()
     assert header.split(",") == [

@@ -64,3 +64,14 @@ def test_describe_names_the_interval_and_seeds():
 
 def test_one_image_has_no_interval_to_print():
     assert decide([0.02], 0.2).describe() == "0.02 (1 image, no interval)"
+
+
+def test_a_seed_without_any_value_is_nan_silently_and_decides_nothing():
+    import warnings
+
+    values = np.array([[0.05, np.nan], [0.06, np.nan], [0.07, np.nan]])  # seed 1: every map constant
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = decide(values, threshold=0.2)
+    assert d.images == 3 and d.seed_means[0] == pytest.approx(0.06) and np.isnan(d.seed_means[1])
+    assert d.outcome == UNDECIDED

@@ -160,3 +160,16 @@ def test_paper_style_ssim_and_hog_on_tiny_arrays():
     c = np.zeros((32, 32))
     c[:, 16:] = 1.0
     assert sanity.hog_similarity(c, c.T) < sanity.hog_similarity(c, c * 0.5)
+
+
+def test_edge_map_is_the_sobel_magnitude_and_a_map_equal_to_it_correlates_fully():
+    # a vertical step edge: Sobel responds on the two columns beside the step, nowhere else
+    img = np.zeros((8, 8, 3), np.uint8)
+    img[:, 4:] = 255
+    e = sanity.edge_map(img)
+    assert e.shape == (8, 8) and np.all(e[:, :3] == 0) and np.all(e[1:-1, 3:5] > 0.4) and np.all(e[:, 6:] == 0)
+    assert sanity.edge_similarity(e, e) == pytest.approx(1.0)
+    assert sanity.edge_similarity(-e, e) == pytest.approx(1.0)  # |map|: a negative edge map is still edges
+    assert sanity.edge_similarity(e.max() - e, e) == pytest.approx(-1.0)
+    assert np.isnan(sanity.edge_similarity(np.zeros((8, 8)), e))  # a constant map has no ranking
+    assert sanity.edge_map(img, (4, 4)).shape == (4, 4)

@@ -11,12 +11,14 @@ from xaireport.report.sanity_checks import verdicts
 from xaireport.results.sanity import COLUMNS, SanityRun
 
 
-def _run(per_step: dict[int, list[float]], method: str = "gradcam") -> SanityRun:
+def _run(per_step: dict[int, list], method: str = "gradcam", edges: float = 0.1) -> SanityRun:
+    """A run whose |rho| at ``step`` is ``per_step[step]``: per image, or per image a list over seeds."""
     order = [Block(f"b{i}", (f"b{i}",)) for i in range(1, max(per_step) + 1)]
     rows = []
     for step, values in per_step.items():
         for i, v in enumerate(values):
-            rows.append([method, f"im{i}", step, f"b{step}", v, v, 0.5, 0.5, np.nan])
+            for seed, x in enumerate(np.atleast_1d(v)):
+                rows.append([method, f"im{i}", seed, step, f"b{step}", x, x, 0.5, 0.5, edges, np.nan])
     return SanityRun(order, [method], pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame(columns=COLUMNS))
 
 
@@ -60,11 +62,11 @@ def test_jaccard_table_shows_lime_per_step_and_a_note_without_it():
     from xaireport.report.sanity_checks import jaccard_table
 
     rows = [
-        ["lime", "a", 0, "", 1, 1, 1, 1, 1.0],
-        ["lime", "b", 0, "", 1, 1, 1, 1, 1.0],
-        ["lime", "a", 1, "fc", 0.1, 0.1, 0.5, 0.9, 0.25],
-        ["lime", "b", 1, "fc", 0.1, 0.1, 0.5, 0.9, 0.75],
-        ["gradcam", "a", 1, "fc", 0.1, 0.1, 0.5, 0.2, np.nan],
+        ["lime", "a", 0, 0, "", 1, 1, 1, 1, 0.1, 1.0],
+        ["lime", "b", 0, 0, "", 1, 1, 1, 1, 0.1, 1.0],
+        ["lime", "a", 0, 1, "fc", 0.1, 0.1, 0.5, 0.9, 0.1, 0.25],
+        ["lime", "b", 0, 1, "fc", 0.1, 0.1, 0.5, 0.9, 0.1, 0.75],
+        ["gradcam", "a", 0, 1, "fc", 0.1, 0.1, 0.5, 0.2, 0.1, np.nan],
     ]
     run = SanityRun([Block("fc", ("fc",))], ["gradcam", "lime"], pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame())
     t = jaccard_table(run)
@@ -72,3 +74,39 @@ def test_jaccard_table_shows_lime_per_step_and_a_note_without_it():
     assert t["randomized down to"].tolist() == ["(trained)", "fc"] and t["LIME top-k Jaccard"].tolist() == [1.0, 0.5]
     no_lime = SanityRun(run.order, ["gradcam"], pd.DataFrame(rows[4:], columns=COLUMNS), pd.DataFrame())
     assert list(jaccard_table(no_lime).columns) == ["note"]
+
+
+def test_a_seed_that_disagrees_withholds_the_verdict_and_the_seed_table_shows_it():
+    # three images, two seeds at step 1: seed 0 well below 0.2, seed 1 at 0.25 on average
+    run = _run({1: [[0.05, 0.24], [0.06, 0.25], [0.07, 0.26]]})
+    (v,) = verdicts(run, threshold=0.2, within=1)
+    assert v.outcome == "undecided" and v.decision.seed_means == pytest.approx((0.06, 0.25))
+    assert "seeds disagree" in v.decision.undecided_reason() and "seed means 0.06 to 0.25" in v.sentence(0.2, 1)
+    (alone,) = verdicts(_run({1: [0.05, 0.06, 0.07]}), threshold=0.2, within=1)
+    assert alone.outcome == "passes"  # seed 0 alone would have printed a pass
+
+    from xaireport.report.sanity_checks import seed_table
+
+    t = seed_table(run, within=1)
+    assert list(t.columns) == ["method", "step", "randomized down to", "seed 0", "seed 1"]
+    assert t.loc[0, "seed 0"] == pytest.approx(0.06) and t.loc[0, "seed 1"] == pytest.approx(0.25)
+
+
+def test_edge_baseline_decides_whether_random_maps_follow_the_edges_more():
+    from xaireport.report.sanity_checks import edge_baseline, edge_table
+
+    run = _run({0: [1.0, 1.0, 1.0], 1: [0.1, 0.1, 0.1]}, edges=0.1)
+    c = run.cascade
+    c.loc[c["step"] == 1, "edges"] = [0.50, 0.55, 0.60]  # every random map follows the edges more, per image
+    (e,) = edge_baseline(run)
+    assert e.trained == pytest.approx(0.1) and e.random == pytest.approx(0.55)
+    assert e.change.outcome == "above" and e.change.mean == pytest.approx(0.45)
+    c.loc[c["step"] == 1, "edges"] = [0.5, -0.3, 0.1]  # the images disagree
+    (e,) = edge_baseline(run)
+    assert e.change.outcome == "undecided"
+    assert edge_table([e]).columns.tolist() == [
+        "method",
+        "trained model",
+        "every block random",
+        "random − trained (per image)",
+    ]

@@ -24,6 +24,24 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     add_settings_options(p)
 
 
+def _cam_classes(cams: Path) -> dict[str, int]:
+    """Image stem → the class its CAMs explain, from ``predictions.csv`` in the output folder of ``xaireport
+    cams``."""
+    import csv
+
+    path = cams / "predictions.csv"
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return {Path(r["image"]).stem: int(r["class_index"]) for r in csv.DictReader(fh)}
+    except FileNotFoundError as exc:
+        raise UserError(
+            f"{path}: not found, so the class each CAM explains is unknown: pass the output folder of `xaireport "
+            "cams` as --cams"
+        ) from exc
+    except (KeyError, ValueError, UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(f"{path}: not the predictions.csv that `xaireport cams` writes ({exc}): re-run it") from exc
+
+
 @command(
     "compare", "IoU of Grad-CAM vs LIME over the outputs of `xaireport cams` and `xaireport lime`", _configure_compare
 )
@@ -49,6 +67,7 @@ def _compare(args: argparse.Namespace) -> int:
     from xaireport.core.fileio import save_csv
     from xaireport.methods import agreement
 
+    explained = _cam_classes(args.cams)
     cams = {p.stem: p for p in sorted(cam_dir.glob("*.npy"))}
     limes = {p.stem: p for p in sorted(args.lime.glob("*.npz"))}
     common = sorted(set(cams) & set(limes))
@@ -62,9 +81,16 @@ def _compare(args: argparse.Namespace) -> int:
         try:
             cam = np.load(cams[stem])
             with np.load(limes[stem]) as z:
-                mask, cls = z["mask"].astype(bool), str(z["class_name"])
+                mask, cls, lime_class = z["mask"].astype(bool), str(z["class_name"]), int(z["class_index"])
             if cam.shape != mask.shape:
                 raise ValueError(f"map {cam.shape} and LIME mask {mask.shape} differ in shape")
+            if stem not in explained:
+                raise ValueError(f"not in {args.cams / 'predictions.csv'}: re-run `xaireport cams` on it")
+            if explained[stem] != lime_class:
+                raise ValueError(
+                    f"the CAM explains class {explained[stem]} and LIME class {lime_class} ({cls}): run both with "
+                    "the same --target (or both for the top-1 class)"
+                )
         except Exception as exc:  # noqa: BLE001 - a damaged output file of either command
             problems.append(f"{stem}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             continue

@@ -220,10 +220,17 @@ def prepare(args: argparse.Namespace, session: Session, out: Path | None = None)
 
     s = session.settings
     session.images()
-    if out is not None:
-        from xaireport.core.fileio import check_output_folder
+    from xaireport.core.fileio import check_output_folder
 
+    check_output_folder(s.folder(s.paths.cache), option="paths.cache")  # the result cache: before any work
+    if out is not None:
         check_output_folder(out)
+        images = s.folder(s.images.folder).resolve()
+        if out.resolve() == images or images in out.resolve().parents:
+            raise UserError(
+                f"{out}: --out is inside the images folder {images}, so a later run would read its outputs as "
+                "images: choose a folder outside it"
+            )
     resolve(s.device)  # an unknown or absent device fails before the model is loaded
     progress.note(f"loading {s.classifier.model}")
     clf = real(session.classifier())

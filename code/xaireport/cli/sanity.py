@@ -22,6 +22,12 @@ def _configure(p: argparse.ArgumentParser) -> None:
         default=None,
         help="LIME samples per explanation (default: sanity.lime_num_samples)",
     )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="randomization seeds of the cascade, from the seed setting on (default: sanity.seeds)",
+    )
 
 
 @command(
@@ -32,6 +38,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
 def _sanity(args: argparse.Namespace) -> int:
     overrides: dict[str, object] = {"sanity.methods": parse_methods(args.methods)}
     overrides["sanity.lime_num_samples"] = args.lime_num_samples
+    overrides["sanity.seeds"] = args.seeds
     session = session_from(args, {k: v for k, v in overrides.items() if v is not None})
     clf = prepare(args, session, out=args.out)
     from xaireport.methods.sanity import blocks
@@ -49,6 +56,6 @@ def _sanity(args: argparse.Namespace) -> int:
         print(v.sentence(s.sanity.threshold, s.sanity.within_blocks).replace("**", ""))
     print(
         f"wrote cascade.csv, independent.csv, cascade.png and curves.png for {len(session.images())} images × "
-        f"{len(s.sanity.methods)} methods × {len(checks.order)} blocks to {args.out}"
+        f"{len(s.sanity.methods)} methods × {len(checks.order)} blocks × {s.sanity.seeds} seeds to {args.out}"
     )
     return 0

@@ -63,6 +63,14 @@ class Decision:
         return f"not decided on {self.images} images: the randomization seeds disagree"
 
 
+def _nanmean_columns(v: np.ndarray) -> np.ndarray:
+    """Each column's mean over its values (NaN for a column without one, silently: a seed whose every map was
+    constant)."""
+    counts = (~np.isnan(v)).sum(axis=0)
+    sums = np.nansum(v, axis=0)
+    return np.divide(sums, counts, out=np.full(v.shape[1], np.nan), where=counts > 0)
+
+
 def decide(values: np.ndarray | list, threshold: float = 0.0, confidence: float = 0.95) -> Decision:
     """Decide whether the mean of ``values`` (one row per image; columns: seeds, optional) is above or below
     ``threshold`` (see the module docstring)."""
@@ -80,9 +88,9 @@ def decide(values: np.ndarray | list, threshold: float = 0.0, confidence: float 
     if n == 0:
         nan = float("nan")
         return Decision(UNDECIDED, threshold, nan, nan, nan, nan, (), 0, dropped)
-    per_image = np.nanmean(v, axis=1)
+    per_image = np.nanmean(v, axis=1)  # every kept row has a value
     mean = float(per_image.mean())
-    seed_means = tuple(float(x) for x in np.nanmean(v, axis=0))
+    seed_means = tuple(float(x) for x in _nanmean_columns(v))
     if n < 2:
         return Decision(UNDECIDED, threshold, mean, mean, mean, 0.0, seed_means, n, dropped)
     std = float(per_image.std(ddof=1))

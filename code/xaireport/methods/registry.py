@@ -47,7 +47,8 @@ class Method:
         name: the name in settings and on the command line (``gradcam``).
         label: the name in figures and tables (``Grad-CAM``).
         family: one of :data:`FAMILIES`.
-        module: the implementation module (its ``explain`` returns an :class:`Explanation`).
+        module: the implementation module (its ``explain`` — or the function named by ``function`` — returns an
+            :class:`Explanation`).
         supports: architectures it runs on: ``cnn`` and/or ``vit`` (ViT and Swin through the classifier's
             token-to-grid reshape).
         cost: what one explanation costs, in passes through the network.
@@ -56,6 +57,7 @@ class Method:
         speed: keyword → dotted setting that changes only the speed (batch sizes); not in the key.
         notes: choices the implementation fixes (not settings), for setup tables.
         reference: the bibliography key of its paper.
+        function: the function of ``module`` that explains (several methods can share one module).
     """
 
     name: str
@@ -69,6 +71,7 @@ class Method:
     speed: Mapping[str, str] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)
     reference: str = ""
+    function: str = "explain"
 
     def explain(
         self,
@@ -80,8 +83,8 @@ class Method:
         **options: Any,
     ) -> Explanation:
         """Run the method: ``options`` are its :attr:`params` and :attr:`speed` keywords."""
-        implementation = importlib.import_module(self.module)
-        return implementation.explain(classifier, image, target, progress=progress, **options)
+        implementation = getattr(importlib.import_module(self.module), self.function)
+        return implementation(classifier, image, target, progress=progress, **options)
 
 
 #: name → :class:`Method`, in display order.
@@ -186,6 +189,14 @@ register(
         reference="wang2020scorecam",
     )
 )
+for _name, _label, _cost, _ref in (
+    ("gradcampp", "GradCAM++", "1 forward + 1 backward pass", "chattopadhay2018gradcampp"),
+    ("xgradcam", "XGradCAM", "1 forward + 1 backward pass", "fu2020xgradcam"),
+    ("hirescam", "HiResCAM", "1 forward + 1 backward pass", "draelos2020hirescam"),
+    ("layercam", "LayerCAM", "1 forward + 1 backward pass", "jiang2021layercam"),
+    ("eigencam", "EigenCAM", "1 forward pass (no gradient, no class)", "muhammad2020eigencam"),
+):
+    register(Method(_name, _label, "CAM", f"{_CAMS}.library", cost=_cost, reference=_ref, function=_name))
 register(
     Method(
         "lime",

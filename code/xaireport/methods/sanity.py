@@ -19,6 +19,9 @@ replaced by random ones; a map that barely changes explains the image, not the m
 * Similarity of a map to the trained model's map, as the paper's notebook measures it: Spearman rank correlation
   (signed, and of absolute values), SSIM and HOG similarity of the min-max scaled maps, and for LIME the Jaccard
   index of the top-k superpixel sets on the same segmentation.
+* The paper's edge-detector baseline (its Figure 1): :func:`edge_map` is the Sobel gradient magnitude of the image
+  the model sees, and :func:`edge_similarity` the rank correlation of a map's absolute values with it, so "the map
+  follows the image's edges" is a number for the trained and for every randomized model.
 """
 
 from __future__ import annotations
@@ -220,6 +223,26 @@ def jaccard(a: set[int], b: set[int]) -> float:
     """|A ∩ B| / |A ∪ B| of two superpixel sets (``nan`` when both are empty)."""
     union = a | b
     return len(a & b) / len(union) if union else float("nan")
+
+
+def edge_map(crop: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """The Sobel gradient magnitude (scikit-image ``filters.sobel``) of the grey-level image the model sees
+    (RGB uint8 ``crop``), resized to ``shape`` (a map's) when that differs: the paper's edge-detector baseline."""
+    from skimage.color import rgb2gray
+    from skimage.filters import sobel
+    from skimage.transform import resize
+
+    grey = rgb2gray(np.asarray(crop)) if np.ndim(crop) == 3 else np.asarray(crop, np.float64)
+    edges = sobel(grey)
+    if shape is not None and tuple(shape) != edges.shape:
+        edges = resize(edges, shape, order=1, anti_aliasing=True)
+    return edges
+
+
+def edge_similarity(m: np.ndarray, edges: np.ndarray) -> float:
+    """Spearman rank correlation of ``|m|`` with an edge map (:func:`edge_map`): how far the map ranks pixels as an
+    edge detector does (``nan`` for a constant map)."""
+    return spearman(np.abs(m), edges)
 
 
 def similarities(trained: np.ndarray, other: np.ndarray) -> dict[str, float]:

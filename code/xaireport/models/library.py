@@ -44,6 +44,7 @@ def _timm(name: str, weights: Path | None, random_init: bool, _categories: Any) 
     from xaireport.core.cache import file_digest
 
     arch = name.partition(":")[2]
+    _check_timm_tag(name, arch)
     if random_init:
         model = timm.create_model(arch, pretrained=False)
         weights_id = "random"
@@ -75,6 +76,21 @@ def _timm(name: str, weights: Path | None, random_init: bool, _categories: Any) 
         weights_id = tensors_digest(model)
     categories, label_set = _timm_classes(model)
     return assemble(name, model, weights_id, timm_preprocessing(model), categories, label_set)
+
+
+def _check_timm_tag(name: str, arch: str) -> None:
+    """A ``timm:<arch>.<tag>`` whose tag timm does not know is one line naming the tags it knows."""
+    import timm
+
+    try:
+        timm.models.get_pretrained_cfg(arch)
+    except RuntimeError as exc:
+        base = arch.partition(".")[0]
+        tags = [t.partition(".")[2] for t in timm.list_pretrained(f"{base}.*")]
+        raise UserError(
+            f"{name}: timm has no pretrained tag {arch.partition('.')[2]!r} for {base} "
+            f"(known: {', '.join(tags[:12]) or 'none'}{', ...' if len(tags) > 12 else ''})"
+        ) from exc
 
 
 @contextlib.contextmanager

@@ -171,12 +171,15 @@ def ranking_verdict(summary: pd.DataFrame, table: pd.DataFrame) -> RankingVerdic
 
 def tabs_markdown(runs: list[CamRun], report, figures_dir: Path) -> str:
     """HTML only: one tab per image with a larger view of its input and maps (figures saved per image)."""
+    from xaireport.report.escaping import md
+
     parts = ['::: {.content-visible when-format="html"}\n\n::: {.panel-tabset}\n']
     for r in runs:
         png = row_figure(r, figures_dir / "rows" / f"{r.image.stem}.png")
+        methods = ", ".join(md(label(m)) for m in r.results)
         parts.append(
-            f"### {r.image.stem}\n\n![{r.image.name}: {r.prediction.class_name} ({r.prediction.score:.2f}) "
-            f"with the {', '.join(label(m) for m in r.results)} overlays.]({report.md_path(png)})\n"
+            f"### {md(r.image.stem)}\n\n![{md(r.image.name)}: {md(r.prediction.class_name)} "
+            f"({r.prediction.score:.2f}) with the {methods} overlays.](<{report.md_path(png)}>)\n"
         )
     parts.append(":::\n\n:::\n")
     return "\n".join(parts)

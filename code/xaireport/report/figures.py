@@ -111,13 +111,15 @@ PRINT_WIDTH_IN, PRINT_HEIGHT_IN = 17 / 2.54, 22.5 / 2.54
 def save_figure(fig: plt.Figure, path: str | os.PathLike) -> Path:
     """Save as PNG (atomically). A figure larger than the PDF's text area keeps its pixels but gets a higher
     resolution in its metadata, so that Typst prints it within the text area (the website shows the pixels)."""
+    from xaireport.core.fileio import atomic_path
+
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
-    plt.close(fig)
-    fit_to_print(tmp)
-    os.replace(tmp, p)
+    try:
+        with atomic_path(p) as tmp:  # a unique temporary name: two renders into one folder never collide
+            fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
+            fit_to_print(tmp)
+    finally:
+        plt.close(fig)
     return p
 
 
@@ -147,7 +149,8 @@ def image_grid(
     size: float = 2.0,
     titles_only: bool = False,
 ) -> plt.Figure:
-    """A grid of images: one row per image, one column per view; greyscale cells use ``cmap``."""
+    """A grid of images: one row per image, one column per view; greyscale cells use ``cmap``. Labels and titles
+    are shown as typed (``parse_math=False``: a ``$`` in a file or class name is not mathtext)."""
     n_rows, n_cols = len(rows), len(col_labels)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows + 0.3), squeeze=False)
     for r, row in enumerate(rows):
@@ -159,14 +162,14 @@ def image_grid(
             for spine in ax.spines.values():
                 spine.set_visible(False)
             if cell_titles is not None:
-                ax.set_title(cell_titles[r][c], fontsize=7)
+                ax.set_title(cell_titles[r][c], fontsize=7, parse_math=False)
             elif r == 0:
-                ax.set_title(col_labels[c], fontsize=9)
+                ax.set_title(col_labels[c], fontsize=9, parse_math=False)
             if c == 0:
-                ax.set_ylabel(row_labels[r], fontsize=8)
+                ax.set_ylabel(row_labels[r], fontsize=8, parse_math=False)
     if cell_titles is not None and not titles_only:
         for c, label in enumerate(col_labels):
             title = cell_titles[0][c]
-            axes[0][c].set_title(f"{label}\n{title}" if title else label, fontsize=7)
+            axes[0][c].set_title(f"{label}\n{title}" if title else label, fontsize=7, parse_math=False)
     fig.tight_layout()
     return fig

@@ -20,8 +20,12 @@ def table(df: pd.DataFrame, caption: str, label: str, digits: int = 3) -> str:
 
 
 def figure(report: Report, path: str | os.PathLike, caption: str, label: str, alt: str) -> str:
-    """A saved figure as a captioned, cross-referenceable markdown image (path relative to the chapter page)."""
-    return f'![{caption}]({report.md_path(path)}){{#{label} fig-alt="{alt}"}}\n'
+    """A saved figure as a captioned, cross-referenceable markdown image (path relative to the chapter page). The
+    caption is Markdown written by the chapter: escape the names it carries with :func:`.escaping.md`; the alt text
+    is escaped here."""
+    from xaireport.report.escaping import attribute
+
+    return f'![{caption}](<{report.md_path(path)}>){{#{label} fig-alt="{attribute(alt)}"}}\n'
 
 
 def callout(kind: str, title: str, body: str) -> str:

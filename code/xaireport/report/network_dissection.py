@@ -213,6 +213,7 @@ def top_images_figure(
             f"{' (random)' if row.chosen == 'random' else ''}",
             fontsize=7,
             rotation=0,
+            parse_math=False,
             ha="right",
             va="center",
         )

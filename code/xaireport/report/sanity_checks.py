@@ -12,6 +12,7 @@ import pandas as pd
 
 from xaireport.methods.decision import ABOVE, BELOW, Decision, decide
 from xaireport.methods.registry import label
+from xaireport.methods.sanity import edge_map, unit_range
 from xaireport.report.figures import cached_figure, image_grid, save_figure
 from xaireport.results.sanity import SanityRun
 from xaireport.results.sanity import run as run_checks
@@ -25,6 +26,8 @@ MEASURES = {
     "ssim": "SSIM (paper-style)",
     "hog": "HOG similarity (Spearman)",
 }
+#: Not a similarity to the trained map: the rank correlation of each map's |values| with the Sobel edges of the image.
+EDGES = "Spearman ρ of |map| with Sobel edges"
 
 
 def run(session: Session) -> SanityRun:
@@ -36,9 +39,9 @@ def run(session: Session) -> SanityRun:
 
 
 def curves(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over images of every measure, per method and cascade step."""
+    """Mean and std over images and seeds of every measure, per method and cascade step."""
     g = table.groupby(["method", "step", "randomized"], sort=False)
-    out = g[list(MEASURES) + ["jaccard"]].agg(["mean", "std"])
+    out = g[[*MEASURES, "edges", "jaccard"]].agg(["mean", "std"])
     out.columns = [f"{a} {b}" for a, b in out.columns]
     return out.reset_index()
 
@@ -83,19 +86,23 @@ class Verdict:
         )
 
 
+def per_image_seed(rows: pd.DataFrame) -> np.ndarray:
+    """|ρ| (``spearman_abs``) of one method and step as an images × seeds array (NaN: a constant map)."""
+    return rows.pivot_table(index="image", columns="seed", values="spearman_abs", dropna=False).abs().to_numpy()
+
+
 def verdicts(run: SanityRun, threshold: float, within: int) -> list[Verdict]:
     """Per method: it *passes* when, at one of the first ``within`` cascade steps, the mean over images of |ρ| is
     decided below ``threshold`` (the confidence interval of :func:`~xaireport.methods.decision.decide` lies below
-    it); it *fails* when at every one of those steps it is decided above; otherwise it is not decided."""
+    it, and so does every randomization seed's mean); it *fails* when at every one of those steps it is decided
+    above; otherwise it is not decided."""
     out = []
     c = run.cascade
     for m in run.methods:
         rows = c[(c["method"] == m) & (c["step"] > 0)]
         steps = sorted(rows["step"].unique())
         checked = [st for st in steps if st <= within]
-        decisions = {
-            st: decide(np.abs(rows[rows["step"] == st]["spearman_abs"].to_numpy()), threshold) for st in checked
-        }
+        decisions = {st: decide(per_image_seed(rows[rows["step"] == st]), threshold) for st in checked}
         below = [st for st in checked if decisions[st].outcome == BELOW]
         if below:
             outcome, step = "passes", below[0]
@@ -134,35 +141,86 @@ def jaccard_table(run: SanityRun) -> pd.DataFrame:
     return t.rename(columns={"randomized": "randomized down to"})
 
 
+def seed_table(run: SanityRun, within: int) -> pd.DataFrame:
+    """The spread over randomization seeds: mean |ρ| over images per method and seed (columns) at each of the first
+    ``within`` cascade steps (rows) — the numbers the verdicts are decided on."""
+    c = run.cascade[(run.cascade["step"] > 0) & (run.cascade["step"] <= within)]
+    c = c.assign(spearman_abs=c["spearman_abs"].abs())
+    t = c.pivot_table(index=["method", "step", "randomized"], columns="seed", values="spearman_abs", sort=False)
+    t.columns = [f"seed {sd}" for sd in t.columns]
+    t = t.reset_index()
+    t["method"] = t["method"].map(label)
+    return t.rename(columns={"randomized": "randomized down to"})
+
+
+@dataclass(frozen=True)
+class EdgeBaseline:
+    """The paper's edge-detector comparison for one method: mean over images (and seeds) of the rank correlation of
+    the map's |values| with the image's Sobel edges, for the trained model and with every block random, and the
+    decision whether the random maps follow the edges more than the trained ones (per-image difference, random −
+    trained, against 0)."""
+
+    method: str
+    trained: float
+    random: float
+    change: Decision
+
+
+def edge_baseline(run: SanityRun) -> list[EdgeBaseline]:
+    c = run.cascade
+    last = int(c["step"].max()) if len(c) else 0
+    out = []
+    for m in run.methods:
+        rows = c[c["method"] == m]
+        trained = rows[rows["step"] == 0].groupby("image")["edges"].mean()
+        random = rows[rows["step"] == last].pivot_table(index="image", columns="seed", values="edges", dropna=False)
+        diff = random.sub(trained.reindex(random.index), axis=0).to_numpy()
+        out.append(EdgeBaseline(m, float(trained.mean()), float(np.nanmean(random.to_numpy())), decide(diff, 0.0)))
+    return out
+
+
+def edge_table(edges: list[EdgeBaseline]) -> pd.DataFrame:
+    """:func:`edge_baseline` as a table (one row per method)."""
+    return pd.DataFrame(
+        {
+            "method": [label(e.method) for e in edges],
+            "trained model": [e.trained for e in edges],
+            "every block random": [e.random for e in edges],
+            "random − trained (per image)": [e.change.describe() for e in edges],
+        }
+    )
+
+
 @cached_figure
 def cascade_figure(run: SanityRun, path: Path) -> Path:
-    """Adebayo-style: rows = methods, columns = the trained model then each cascade step (first image)."""
+    """Adebayo-style: rows = methods, columns = the trained model, then each cascade step (first image, first seed),
+    then the image's Sobel edges (the paper's edge-detector baseline)."""
     steps = range(len(run.order) + 1)
     rows = []
     for m in run.methods:
-        row = []
-        for step in steps:
-            a = run.first_maps[m, step]
-            lo, hi = float(a.min()), float(a.max())
-            row.append((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a))
+        row = [unit_range(run.first_maps[m, step]) for step in steps]
+        if run.first_crop is not None:
+            row.append(unit_range(edge_map(run.first_crop, row[0].shape)))
         rows.append(row)
-    cols = ["trained"] + [b.name for b in run.order]
+    cols = ["trained"] + [b.name for b in run.order] + (["Sobel edges"] if run.first_crop is not None else [])
     fig = image_grid(rows, [label(m) for m in run.methods], cols, cmap="gray", size=1.1)
     return save_figure(fig, path)
 
 
 @cached_figure
 def curve_figure(run: SanityRun, path: Path) -> Path:
-    """One panel per measure: mean ± std over images against the cascade step, all methods on each."""
+    """One panel per measure (similarity to the trained map; the last: to the image's Sobel edges): mean ± std over
+    images and seeds against the cascade step, all methods on each."""
     import matplotlib.pyplot as plt
 
     c = curves(run.cascade)
     names = ["trained"] + [b.name for b in run.order]
+    panels = {**MEASURES, "edges": EDGES}
     cols = 2
-    rows = -(-len(MEASURES) // cols)
+    rows = -(-len(panels) // cols)
     fig, grid = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), sharey=True, squeeze=False)
     axes = grid.ravel()
-    for ax, (key, title) in zip(axes, MEASURES.items()):
+    for ax, (key, title) in zip(axes, panels.items()):
         for m in run.methods:
             r = c[c["method"] == m].sort_values("step")
             ax.plot(r["step"], r[f"{key} mean"], marker="o", ms=3, label=label(m))
@@ -178,10 +236,10 @@ def curve_figure(run: SanityRun, path: Path) -> Path:
         ax.set_ylim(-1.05, 1.05)
         ax.grid(alpha=0.3)
     for ax in grid[:, 0]:
-        ax.set_ylabel("similarity to the trained map")
-    for ax in axes[len(MEASURES) :]:
+        ax.set_ylabel("similarity")
+    for ax in axes[len(panels) :]:
         ax.set_visible(False)
-    axes[len(MEASURES) - 1].legend(fontsize=7)
+    axes[len(panels) - 1].legend(fontsize=7)
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -210,6 +268,12 @@ class Chapter:
     verdicts: list[Verdict]
     independent: pd.DataFrame
     jaccard: pd.DataFrame  # :func:`jaccard_table` (a one-row note without LIME)
+    seeds: pd.DataFrame  # :func:`seed_table`
+    edges: list[EdgeBaseline]
+
+    @property
+    def seed_count(self) -> int:
+        return int(self.run.cascade["seed"].nunique())
 
     @property
     def images(self) -> int:
@@ -241,4 +305,6 @@ def prepare(session: Session) -> Chapter:
         verdicts(r, s.sanity.threshold, s.sanity.within_blocks),
         independent_table(r),
         jaccard_table(r),
+        seed_table(r, s.sanity.within_blocks),
+        edge_baseline(r),
     )

@@ -57,9 +57,18 @@ def formatted(df: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
 
 
 def markdown(df: pd.DataFrame, digits: int = 3) -> str:
-    """The DataFrame as a markdown pipe table (no index column; see :func:`formatted`)."""
+    """The DataFrame as a markdown pipe table (no index column; see :func:`formatted`). Every text cell and header
+    is data (:func:`xaireport.report.escaping.md`): a file or class name with ``|``, ``<script>`` or ``*`` shows
+    as typed, in its own column."""
+    from xaireport.report.escaping import md
+
     d = formatted(df, digits)
-    align = ["right" if c in d.attrs["numeric"] else "left" for c in d.columns]
+    numeric = d.attrs["numeric"]
+    align = ["right" if c in numeric else "left" for c in d.columns]
+    for c in d.columns:
+        if c not in numeric:
+            d[c] = d[c].map(md)
+    d.columns = [md(c) for c in d.columns]
     return d.to_markdown(index=False, disable_numparse=True, colalign=align)
 
 

@@ -20,7 +20,17 @@ from xaireport.core import progress
 from xaireport.core.cache import ResultCache, make_key
 from xaireport.images import LoadedImage
 from xaireport.methods.explanations import Explanation
-from xaireport.methods.sanity import Block, blocks, initializer, jaccard, randomize, similarities, top_superpixels
+from xaireport.methods.sanity import (
+    Block,
+    blocks,
+    edge_map,
+    edge_similarity,
+    initializer,
+    jaccard,
+    randomize,
+    similarities,
+    top_superpixels,
+)
 from xaireport.models import Classifier
 from xaireport.models.description import real
 from xaireport.results.explanations import cached_explanation, options
@@ -31,7 +41,22 @@ if TYPE_CHECKING:
     from xaireport.session import Session
     from xaireport.settings import Settings
 
-COLUMNS = ["method", "image", "step", "randomized", "spearman", "spearman_abs", "ssim", "hog", "jaccard"]
+#: One row per method, image, randomization seed and step. ``edges``: rank correlation of the row's (randomized)
+#: map with the Sobel edges of the image (:func:`xaireport.methods.sanity.edge_similarity`); the rest compare the
+#: row's map with the trained model's.
+COLUMNS = [
+    "method",
+    "image",
+    "seed",
+    "step",
+    "randomized",
+    "spearman",
+    "spearman_abs",
+    "ssim",
+    "hog",
+    "edges",
+    "jaccard",
+]
 
 
 @dataclass
@@ -43,6 +68,7 @@ class SanityRun:
     cascade: pd.DataFrame
     independent: pd.DataFrame
     first_maps: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (method, step) → map, 1st image
+    # and 1st seed
     first_crop: np.ndarray | None = None
     initializer: str = ""  # how the blocks were re-initialised (:func:`xaireport.methods.sanity.initializer`)
 
@@ -112,13 +138,26 @@ def top_set(e: Explanation, k: int) -> set[int] | None:
     return top_superpixels(e.parts["weights"], k) if "weights" in e.parts else None
 
 
-def compare(method: str, image: str, step: int, randomized: str, trained: Explanation, other: Explanation, k: int):
+def compare(
+    method: str,
+    image: str,
+    seed: int,
+    step: int,
+    randomized: str,
+    trained: Explanation,
+    other: Explanation,
+    k: int,
+    edges: np.ndarray,
+) -> dict[str, Any]:
+    """One row of :data:`COLUMNS`: ``other`` (a randomized model's explanation) against ``trained``."""
     row = {
         "method": method,
         "image": image,
+        "seed": seed,
         "step": step,
         "randomized": randomized,
         **similarities(trained.map, other.map),
+        "edges": edge_similarity(other.map, edges),
         "jaccard": float("nan"),
     }
     a, b = top_set(trained, k), top_set(other, k)
@@ -128,41 +167,54 @@ def compare(method: str, image: str, step: int, randomized: str, trained: Explan
 
 
 def run_checks(
-    clf: Classifier, images: list[LoadedImage], runs: list[Explainer], cache: ResultCache, seed: int, k: int
+    clf: Classifier, images: list[LoadedImage], runs: list[Explainer], cache: ResultCache, seeds: list[int], k: int
 ) -> SanityRun:
-    """Cascading and independent randomization for the methods of ``runs`` on ``images``; the class explained at
-    every step is the trained model's top-1 class. ``k``: superpixels in the top set compared (LIME)."""
+    """Cascading randomization with each of ``seeds`` and independent randomization with the first seed, for the
+    methods of ``runs`` on ``images``; the class explained at every step is the trained model's top-1 class.
+    ``k``: superpixels in the top set compared (LIME)."""
     order = blocks(clf)
     names = [r.method.name for r in runs]
     targets = {im.name: int(clf.probabilities(im.array).argmax()) for im in images}
     trained = {(r.method.name, im.name): r(cache, clf, im, targets[im.name]) for im in images for r in runs}
+    edges = {
+        im.name: edge_map(clf.crop(im.array), trained[names[0], im.name].map.shape) if names else np.zeros(0)
+        for im in images
+    }
     first = images[0]
     run = SanityRun(order, names, pd.DataFrame(), pd.DataFrame(), first_crop=clf.crop(first.array))
     run.initializer = initializer(clf)
-    cascade = [compare(m, im.name, 0, "", trained[m, im.name], trained[m, im.name], k) for im in images for m in names]
+
+    def row(m: str, im: LoadedImage, seed: int, step: int, block: str, other: Explanation) -> dict[str, Any]:
+        return compare(m, im.name, seed, step, block, trained[m, im.name], other, k, edges[im.name])
+
+    cascade = [row(m, im, seed, 0, "", trained[m, im.name]) for seed in seeds for im in images for m in names]
     independent: list[dict[str, Any]] = []
     for m in names:
         run.first_maps[m, 0] = trained[m, first.name].map
-    steps = [("cascade", i, b) for i, b in enumerate(order, 1)] + [
-        ("independent", i, b) for i, b in enumerate(order, 1)
-    ]
-    for mode, step, block in progress.bar(steps, desc="sanity checks", unit="step"):
-        rclf = (
-            randomize(clf, upto=block.name, seed=seed)
-            if mode == "cascade"
-            else randomize(clf, only=block.name, seed=seed)
-        )
+    steps = [("cascade", seed, i, b) for seed in seeds for i, b in enumerate(order, 1)]
+    steps += [("independent", seeds[0], i, b) for i, b in enumerate(order, 1)]
+    for mode, seed, step, block in progress.bar(steps, desc="sanity checks", unit="step"):
+        if mode == "cascade":
+            rclf = randomize(clf, upto=block.name, seed=seed)
+        else:
+            rclf = randomize(clf, only=block.name, seed=seed)
         for im in images:
             for r in runs:
                 m = r.method.name
                 other = r(cache, rclf, im, targets[im.name])
-                row = compare(m, im.name, step, block.name, trained[m, im.name], other, k)
-                (cascade if mode == "cascade" else independent).append(row)
-                if mode == "cascade" and im is first:
+                (cascade if mode == "cascade" else independent).append(row(m, im, seed, step, block.name, other))
+                if mode == "cascade" and im is first and seed == seeds[0]:
                     run.first_maps[m, step] = other.map
-    run.cascade = pd.DataFrame(cascade, columns=COLUMNS)
+    # per seed: the trained row (step 0), then each step
+    run.cascade = pd.DataFrame(cascade, columns=COLUMNS).sort_values(["seed", "step"], kind="stable")
+    run.cascade = run.cascade.reset_index(drop=True)
     run.independent = pd.DataFrame(independent, columns=COLUMNS)
     return run
+
+
+def seed_list(seed: int, count: int) -> list[int]:
+    """The randomization seeds of a run: ``seed``, ``seed + 1``, … (``count`` of them; ``sanity.seeds``)."""
+    return [seed + i for i in range(count)]
 
 
 #: Images checked when ``sanity.images`` is unset and the classifier runs on a CPU (every image on a GPU).
@@ -177,21 +229,24 @@ def image_count(setting: int | None, device_type: str) -> int | None:
     return None if device_type == "cuda" else CPU_IMAGES
 
 
-def sanity_key(classifier: AnyClassifier, images: list[LoadedImage], runs: list[Explainer], seed: int, k: int) -> str:
+def sanity_key(
+    classifier: AnyClassifier, images: list[LoadedImage], runs: list[Explainer], seeds: list[int], k: int
+) -> str:
     return make_key(
         code=(__name__, *(r.method.module for r in runs)),
         kind="sanity",
         **model_parts(classifier),
         images=[im.digest for im in images],
         methods=[[r.method.name, r.params] for r in runs],
-        seed=seed,
+        seeds=seeds,
         top_k=k,
     )
 
 
 def run(session: Session, methods: list[Method] | None = None, images: list[LoadedImage] | None = None) -> SanityRun:
     """The checks with the session's settings: ``sanity.methods`` (or ``methods``) on the first ``sanity.images``
-    images (:func:`image_count`; or ``images``), cached as a whole."""
+    images (:func:`image_count`; or ``images``), the cascade with ``sanity.seeds`` randomization seeds from
+    ``seed`` on (:func:`seed_list`), cached as a whole."""
     s = session.settings
     clf = session.classifier()
     if images is None:
@@ -200,9 +255,10 @@ def run(session: Session, methods: list[Method] | None = None, images: list[Load
         methods = [session.method(m) for m in s.sanity.methods]
     runs = explainers(methods, s)
     k = s.lime.num_features
+    seeds = seed_list(s.seed, s.sanity.seeds)
 
     def compute() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return run_checks(real(clf), images, runs, session.cache, s.seed, k).record()
+        return run_checks(real(clf), images, runs, session.cache, seeds, k).record()
 
-    arrays, meta = session.cache.get_or_compute("sanity", sanity_key(clf, images, runs, s.seed, k), compute)
+    arrays, meta = session.cache.get_or_compute("sanity", sanity_key(clf, images, runs, seeds, k), compute)
     return SanityRun.from_record(arrays, meta)

@@ -154,6 +154,19 @@ class LimeSettings:
 
 
 @dataclass(frozen=True)
+class AttributionSettings:
+    """Captum's methods (:mod:`xaireport.methods.attributions`)."""
+
+    baseline: str = setting("black", one_of("black", "mean"))
+    ig_steps: int = setting(50, between(1, 1000))
+    shap_samples: int = setting(20, between(1, 1000))
+    shap_stdev: float = setting(0.1, at_least(0))
+    occlusion_window: int = setting(32, at_least(1))
+    occlusion_stride: int = setting(16, at_least(1))
+    batch_size: int = setting(16, at_least(1))
+
+
+@dataclass(frozen=True)
 class ComparisonSettings:
     gradcam_threshold: float = setting(0.5, between(0, 1))
     area_fractions: list[float] = setting(
@@ -236,6 +249,7 @@ class Settings:
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
     cams: CamsSettings = field(default_factory=CamsSettings)
     lime: LimeSettings = field(default_factory=LimeSettings)
+    attributions: AttributionSettings = field(default_factory=AttributionSettings)
     comparison: ComparisonSettings = field(default_factory=ComparisonSettings)
     sanity: SanitySettings = field(default_factory=SanitySettings)
     dissection: DissectionSettings = field(default_factory=DissectionSettings)

@@ -113,7 +113,10 @@ def test_cli_lime_outputs(root, tmp_path):
         0
     ] == "image,class_index,class_name,probability,r2,superpixels"
     bad = run_xaireport(["lime", "--num-samples", "1", "--out", str(tmp_path / "x")], cwd=root)
-    assert bad.returncode == 2 and "xaireport.lime.num_samples = 1 is out of range: it must be in [2, 100000]" in bad.stderr
+    assert (
+        bad.returncode == 2
+        and "xaireport.lime.num_samples = 1 is out of range: it must be in [2, 100000]" in bad.stderr
+    )
 
 
 def test_cached_graph_gives_the_eager_models_explanation(lite0, chelsea):

@@ -80,3 +80,15 @@ def test_the_cam_chapter_tabs_escape_the_image_and_class_names(tmp_path):
     page = to_html(text)
     assert "<img src=x" not in page and "<b>" not in page
     assert visible(re.search(r"<h3[^>]*>(.*?)</h3>", page, flags=re.S).group(1)) == name[:-4]
+
+
+def test_inline_expressions_get_markdown_objects_not_reprs():
+    """Quarto inserts a plain string's repr (backslashes doubled, markup live) but a Markdown object's text: the
+    chapters' inline names go through ``inline``."""
+    from IPython.display import Markdown
+
+    from xaireport.report.escaping import inline
+
+    out = inline("a|b_<x>.png")
+    assert isinstance(out, Markdown) and out.data == md("a|b_<x>.png")
+    assert visible(to_html(out.data)) == "a|b_<x>.png"

@@ -57,8 +57,9 @@ def _methods(args: argparse.Namespace) -> int:
 
     rows = [m for m in registry.METHODS.values() if args.family in (None, m.family)]
     width = max((len(m.name) for m in rows), default=4)
-    print(f"{'name':{width}}  {'label':14}  {'family':12}  {'supports':9}  cost")
+    lw = max((len(m.label) for m in rows), default=5)
+    print(f"{'name':{width}}  {'label':{lw}}  {'family':12}  {'supports':9}  cost")
     for m in rows:
-        print(f"{m.name:{width}}  {m.label:14}  {m.family:12}  {','.join(sorted(m.supports)):9}  {m.cost}")
+        print(f"{m.name:{width}}  {m.label:{lw}}  {m.family:12}  {','.join(sorted(m.supports)):9}  {m.cost}")
     print(f"# {len(rows)} methods")
     return 0

@@ -215,3 +215,69 @@ register(
         reference="ribeiro2016lime",
     )
 )
+
+_ATTR = "xaireport.methods.attributions"
+_BASELINE = {"baseline": "attributions.baseline"}
+_BATCH = {"batch_size": "attributions.batch_size"}
+register(Method("saliency", "Saliency", "gradient", _ATTR, cost="1 forward + 1 backward pass",
+                reference="simonyan2014saliency", function="saliency"))  # fmt: skip
+register(
+    Method(
+        "integrated_gradients",
+        "Integrated Gradients",
+        "gradient",
+        _ATTR,
+        cost="ig_steps forward + backward passes",
+        signed=True,
+        params={"steps": "attributions.ig_steps", **_BASELINE},
+        speed=_BATCH,
+        reference="sundararajan2017ig",
+        function="integrated_gradients",
+    )
+)
+register(
+    Method(
+        "gradient_shap",
+        "GradientSHAP",
+        "gradient",
+        _ATTR,
+        cost="shap_samples forward + backward passes",
+        signed=True,
+        params={"samples": "attributions.shap_samples", "stdev": "attributions.shap_stdev", "seed": "seed"},
+        notes={"baselines": "the black and the mean-colour image"},
+        reference="lundberg2017shap",
+        function="gradient_shap",
+    )
+)
+register(
+    Method(
+        "guided_backprop",
+        "Guided Backprop",
+        "gradient",
+        _ATTR,
+        supports=frozenset({"cnn"}),
+        cost="1 forward + 1 backward pass",
+        signed=True,
+        notes={"activations": "nn.ReLU and nn.ReLU6 (Captum: nn.ReLU only)"},
+        reference="springenberg2015guided",
+        function="guided_backprop",
+    )
+)
+register(
+    Method(
+        "occlusion",
+        "Occlusion",
+        "perturbation",
+        _ATTR,
+        cost="1 forward pass per window position",
+        signed=True,
+        params={
+            "window": "attributions.occlusion_window",
+            "stride": "attributions.occlusion_stride",
+            **_BASELINE,
+        },
+        speed=_BATCH,
+        reference="zeiler2014occlusion",
+        function="occlusion",
+    )
+)

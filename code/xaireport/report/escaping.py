@@ -2,13 +2,16 @@
 any string into text that Markdown (Pandoc's, as Quarto reads it) and HTML show literally.
 
 Every table helper (:mod:`xaireport.report.tables`), heading, caption and sentence that carries such a name goes
-through :func:`md` (or :func:`html` inside raw HTML, :func:`attribute` inside a quoted Markdown attribute).
+through :func:`md` (or :func:`html` inside raw HTML, :func:`attribute` inside a quoted Markdown attribute). In a
+chapter's inline expression use :func:`inline`: Quarto inserts a plain string's ``repr`` (backslashes doubled,
+markup live), but a ``Markdown`` object's text as Markdown.
 """
 
 from __future__ import annotations
 
 import html as _html
 import re
+from typing import Any
 
 #: ASCII punctuation that Markdown gives a meaning somewhere (emphasis, links, code, tables, math, citations and
 #: cross-references, headings, lists, shortcodes, attributes): each is shown literally after a backslash.
@@ -26,6 +29,13 @@ def md(text: object) -> str:
     # the backslash-escape must not touch the entities' own "&" and ";": escape, then restore them
     s = _MARKDOWN.sub(r"\\\1", s)
     return s.replace("&amp\\;", "&amp;").replace("&lt\\;", "&lt;").replace("&gt\\;", "&gt;")
+
+
+def inline(text: object) -> Any:
+    """``text`` for an inline ``{python}`` expression: :func:`md` of it as an IPython ``Markdown`` object."""
+    from IPython.display import Markdown
+
+    return Markdown(md(text))
 
 
 def html(text: object) -> str:

@@ -184,6 +184,36 @@ class SanitySettings:
     seeds: int = setting(3, between(1, 100))  # randomization seeds of the cascade (seed, seed + 1, ...)
 
 
+#: Every built-in method: chapter 6's default.
+ALL_METHODS = [
+    "gradcam",
+    "ablationcam",
+    "scorecam",
+    "gradcampp",
+    "xgradcam",
+    "hirescam",
+    "layercam",
+    "eigencam",
+    "lime",
+    "saliency",
+    "integrated_gradients",
+    "gradient_shap",
+    "guided_backprop",
+    "occlusion",
+]
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """Chapter 6 (:mod:`xaireport.results.evaluation`)."""
+
+    methods: list[str] = setting(ALL_METHODS, _method())
+    images: int | None = setting(None, at_least(1))
+    deletion_steps: int = setting(32, between(2, 1000))
+    sensitivity_samples: int = setting(3, between(1, 200))
+    sensitivity_radius: float = setting(0.02, between(0, 1, open_low=True))
+
+
 @dataclass(frozen=True)
 class DissectionModelSettings:
     model: str = setting("resnet18", _model_name())
@@ -252,6 +282,7 @@ class Settings:
     attributions: AttributionSettings = field(default_factory=AttributionSettings)
     comparison: ComparisonSettings = field(default_factory=ComparisonSettings)
     sanity: SanitySettings = field(default_factory=SanitySettings)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     dissection: DissectionSettings = field(default_factory=DissectionSettings)
     project_dir: Path = field(default=Path("."), metadata={"schema": False}, compare=True)
     profiles: tuple[str, ...] = field(default=(), metadata={"schema": False})

@@ -176,3 +176,19 @@ def test_graph_is_traced_once_per_model_and_shape_and_never_reused_stale():
     for o in others:
         cache.get(o, x, False)
     assert cache.get(m, x, True) is not again  # evicted: only the last two models are kept
+
+
+def test_peak_memory_of_a_call_sees_a_short_lived_allocation():
+    import numpy as np
+
+    from xaireport.core.memory import measure
+
+    def allocate() -> int:
+        a = np.ones(200 * 2**20 // 8)  # 200 MB, touched
+        total = int(a[:: 2**16].sum())
+        del a
+        return total
+
+    out, seconds, peak = measure(allocate, "cpu", interval=0.001)
+    assert out == (200 * 2**20 // 8 + 2**16 - 1) // 2**16 and seconds > 0
+    assert 150 * 2**20 <= peak <= 260 * 2**20

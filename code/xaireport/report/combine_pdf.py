@@ -1,5 +1,5 @@
 """Quarto post-render step: ``report.pdf`` in the output folder is the book, ``chapters/book.pdf`` (all chapters
-in one Typst document: one table of contents, chapters numbered 1–5, continuous page numbers, one bibliography,
+in one Typst document: one table of contents, chapters numbered 1–6, continuous page numbers, one bibliography,
 PDF bookmarks from the headings). When the book was not rendered (a render of single pages), the pages' PDFs
 (index, then the chapters in ``project.render`` order) are joined instead, so ``report.pdf`` is never stale
 from an older book. Also usable as ``python -m xaireport.report.combine_pdf OUTPUT_DIR``.

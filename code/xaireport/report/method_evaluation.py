@@ -1,0 +1,200 @@
+"""Chapter 6 (``chapters/method-evaluation.qmd``): every method's measures (:mod:`xaireport.results.evaluation`)
+as a summary table, a ranking per criterion, a methods × criteria figure and the decided conclusion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from xaireport.methods.decision import ABOVE, BELOW, Decision, decide
+from xaireport.methods.registry import label
+from xaireport.report.figures import cached_figure, save_figure
+from xaireport.results import evaluation
+from xaireport.results.explanations import explain
+
+if TYPE_CHECKING:
+    from xaireport.session import Session
+
+
+@dataclass(frozen=True)
+class Criterion:
+    column: str
+    title: str  # table and figure heading
+    better: str  # "higher" or "lower"
+    group: str  # faithfulness, model dependence, robustness, complexity, cost
+
+
+CRITERIA = [
+    Criterion("road", "ROAD ↑", "higher", "faithfulness"),
+    Criterion("deletion", "deletion AUC ↓", "lower", "faithfulness"),
+    Criterion("insertion", "insertion AUC ↑", "higher", "faithfulness"),
+    Criterion("randomized_rho", "|ρ| after randomization ↓", "lower", "model dependence"),
+    Criterion("random_logit_ssim", "random-logit SSIM ↓", "lower", "model dependence"),
+    Criterion("max_sensitivity", "max-sensitivity ↓", "lower", "robustness"),
+    Criterion("gini", "sparseness (Gini) ↑", "higher", "complexity"),
+    Criterion("seconds", "seconds ↓", "lower", "cost"),
+    Criterion("peak_mb", "peak memory (MB) ↓", "lower", "cost"),
+]
+
+
+def summary(table: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """Mean over images per method (rows, in ``methods`` order) and criterion."""
+    t = table.groupby("method", sort=False)[[c.column for c in CRITERIA]].mean().reindex(methods)
+    t.index = [label(m) for m in t.index]
+    t.columns = [c.title for c in CRITERIA]
+    return t.rename_axis("method").reset_index()
+
+
+def ranks(table: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """Rank per criterion (1 = best by the mean over images; ties share the lower rank), methods as rows."""
+    means = table.groupby("method", sort=False)[[c.column for c in CRITERIA]].mean().reindex(methods)
+    out = pd.DataFrame(index=[label(m) for m in methods])
+    for c in CRITERIA:
+        r = means[c.column].rank(ascending=c.better == "lower", method="min")
+        out[c.title] = r.to_numpy()
+    out = out.astype("Int64")
+    return out.rename_axis("method").reset_index()
+
+
+def randomization_decisions(table: pd.DataFrame, threshold: float) -> dict[str, Decision]:
+    """Per method: chapter 5's decision on |ρ| (images × seeds) against the threshold."""
+    seeds = sorted(c for c in table.columns if c.startswith("rho_seed"))
+    return {m: decide(g[seeds].to_numpy(dtype=float), threshold) for m, g in table.groupby("method", sort=False)}
+
+
+def most_faithful(table: pd.DataFrame, methods: list[str]) -> tuple[str, list[str], dict[str, Decision]]:
+    """The method with the highest mean ROAD, and the methods not decided worse than it (paired per-image
+    differences best − other, decided above 0 with :func:`decide`); with the decision for each other method."""
+    wide = table.pivot(index="image", columns="method", values="road")[methods]
+    best = str(wide.mean().idxmax())
+    decisions = {m: decide((wide[best] - wide[m]).to_numpy(), 0.0) for m in methods if m != best}
+    tied = [best] + [m for m, d in decisions.items() if d.outcome != ABOVE]
+    return best, tied, decisions
+
+
+@dataclass
+class Conclusion:
+    passing: list[str]  # decided below the threshold after randomization
+    failing: list[str]
+    undecided: list[str]
+    best: str
+    most_faithful: list[str]  # not decided worse than the best by ROAD
+    trusted: list[str]  # passing and most faithful
+    images: int
+    contrast: Decision | None  # Guided Backprop's |ρ| − Saliency's, per image and seed (Adebayo et al. 2018)
+
+
+def conclude(table: pd.DataFrame, methods: list[str], threshold: float) -> Conclusion:
+    rand = randomization_decisions(table, threshold)
+    passing = [m for m in methods if rand[m].outcome == BELOW]
+    failing = [m for m in methods if rand[m].outcome == ABOVE]
+    undecided = [m for m in methods if rand[m].outcome not in (ABOVE, BELOW)]
+    best, tied, _ = most_faithful(table, methods)
+    contrast = None
+    if {"guided_backprop", "saliency"} <= set(methods):
+        seeds = sorted(c for c in table.columns if c.startswith("rho_seed"))
+        g = table[table["method"] == "guided_backprop"].set_index("image")[seeds]
+        s = table[table["method"] == "saliency"].set_index("image")[seeds]
+        contrast = decide((g - s.reindex(g.index)).to_numpy(dtype=float), 0.0)
+    n = int(table["image"].nunique())
+    trusted = [m for m in tied if m in passing] if len(tied) < len(methods) else []
+    return Conclusion(passing, failing, undecided, best, tied, trusted, n, contrast)
+
+
+@cached_figure
+def criteria_figure(rank_table: pd.DataFrame, summary_table: pd.DataFrame, path: Path) -> Path:
+    """Methods (rows) × criteria (columns): colour = rank (dark = best), text = the mean."""
+    import matplotlib.pyplot as plt
+
+    r = rank_table.set_index("method")
+    v = summary_table.set_index("method")
+    n_m, n_c = r.shape
+    fig, ax = plt.subplots(figsize=(1.05 * n_c + 2.2, 0.38 * n_m + 1.6))
+    ranks_arr = r.to_numpy(dtype=float)
+    ax.imshow(ranks_arr, cmap="viridis_r", vmin=1, vmax=max(n_m, 2), aspect="auto")
+    for i in range(n_m):
+        for j in range(n_c):
+            val = v.iloc[i, j]
+            text = "—" if pd.isna(val) else (f"{val:.0f}" if abs(val) >= 100 else f"{val:.2f}")
+            colour = "white" if ranks_arr[i, j] <= n_m / 2 else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
+    ax.set_xticks(range(n_c), list(r.columns), rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(n_m), list(r.index), fontsize=8)
+    ax.set_title("rank per criterion (dark = best); numbers: mean over images", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+@cached_figure
+def gallery_figure(crop: np.ndarray, maps: dict[str, np.ndarray], path: Path, cols: int = 5) -> Path:
+    """The first image and every method's map of it (positive evidence, jet overlay), in rows of ``cols``."""
+    from xaireport.outputs import overlay
+    from xaireport.report.figures import image_grid
+
+    cells = [crop] + [overlay(crop, m) for m in maps.values()]
+    titles = ["input"] + [label(n) for n in maps]
+    blank = np.full_like(crop, 255)
+    while len(cells) % cols:
+        cells.append(blank)
+        titles.append("")
+    rows = [cells[i : i + cols] for i in range(0, len(cells), cols)]
+    title_rows = [titles[i : i + cols] for i in range(0, len(titles), cols)]
+    fig = image_grid(rows, [""] * len(rows), [""] * cols, cell_titles=title_rows, size=1.7, titles_only=True)
+    return save_figure(fig, path)
+
+
+@dataclass
+class Chapter:
+    table: pd.DataFrame  # one row per method and image
+    summary: pd.DataFrame
+    ranks: pd.DataFrame
+    figure: Path
+    gallery: Path
+    csv: Path
+    conclusion: Conclusion
+    randomization: dict[str, Decision]
+
+
+def prepare(session: Session) -> Chapter:
+    from xaireport.core.fileio import save_csv
+
+    s = session.settings
+    table = evaluation.run(session)
+    methods = list(dict.fromkeys(table["method"]))
+    summ, rk = summary(table, methods), ranks(table, methods)
+    csv = save_csv(table, session.results_dir("evaluation") / "evaluation.csv", float_format="%.6f")
+    fig_dir = session.figures_dir("evaluation")
+    fig = criteria_figure(rk, summ, fig_dir / "criteria.png")
+    first = evaluation.images_for(session)[0]
+    maps = {m: explain(session, first, session.method(m)).heatmap for m in methods}
+    gallery = gallery_figure(session.classifier().crop(first.array), maps, fig_dir / "gallery.png")
+    return Chapter(
+        table,
+        summ,
+        rk,
+        fig,
+        gallery,
+        csv,
+        conclude(table, methods, s.sanity.threshold),
+        randomization_decisions(table, s.sanity.threshold),
+    )
+
+
+def randomization_table(ch: Chapter) -> pd.DataFrame:
+    """Per method: the decision on |ρ| after randomization (chapter 5's rule) with its interval."""
+    return pd.DataFrame(
+        {
+            "method": [label(m) for m in ch.randomization],
+            "mean |ρ|": [d.mean for d in ch.randomization.values()],
+            "95% CI": [f"{d.low:.2f} to {d.high:.2f}" if d.images > 1 else "—" for d in ch.randomization.values()],
+            "seed means": [", ".join(f"{x:.2f}" for x in d.seed_means) for d in ch.randomization.values()],
+            "verdict": [
+                {BELOW: "passes", ABOVE: "fails"}.get(d.outcome, f"not decided on {d.images} images")
+                for d in ch.randomization.values()
+            ],
+        }
+    )

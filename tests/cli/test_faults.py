@@ -432,3 +432,21 @@ def test_an_unknown_timm_tag_names_the_known_tags(proj, capsys):
     code, _, err = run_cli(capsys, "check", "--project", str(proj), "--model", "timm:resnet18.nosuchtag")
     line = error_line(err)
     assert code == 2 and "timm has no pretrained tag 'nosuchtag' for resnet18" in line and "a1_in1k" in line
+
+
+def test_a_file_name_that_is_not_utf8_is_written_escaped(proj, capsys):
+    name = os.fsdecode(b"caf\xe9.png")  # Latin-1 bytes: a surrogate in Python, not encodable as UTF-8
+    shutil.copy(proj / "imgs/coffee.png", proj / "imgs" / name)
+    (proj / "imgs/coffee.png").unlink()
+    code, _, err = run_cli(capsys, "cams", "--project", str(proj), "--methods", "gradcam", "--out", str(proj / "o"))
+    assert code == 0, err
+    text = (proj / "o/predictions.csv").read_text(encoding="utf-8")
+    stem = os.fsdecode(b"caf\xe9")
+    assert "caf\\udce9.png" in text and (proj / "o/gradcam" / f"{stem}.npy").is_file()
+
+
+def test_a_classes_file_with_a_byte_order_mark_has_clean_names(proj, capsys):
+    from xaireport.models import read_classes
+
+    (proj / "c.txt").write_text("\ufeffzero\none\n", encoding="utf-8")
+    assert read_classes(proj / "c.txt", 2) == ["zero", "one"]

@@ -92,6 +92,12 @@ def test_quarto_render_smoke(root):
         assert (site / page).with_suffix(".html").is_file()
         assert (site / page).with_suffix(".pdf").is_file()
     check_book(site / "report.pdf", pages(root))
+    from site_checks import site_problems
+
+    assert site_problems(site) == []
+    from pypdf import PdfReader
+
+    assert len(PdfReader(site / "report.pdf").pages) > 15
 
 
 def check_book(pdf: Path, rendered: list[str]) -> None:

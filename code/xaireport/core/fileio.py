@@ -65,8 +65,12 @@ def save_npz(path: str | os.PathLike, compressed: bool = True, **arrays: Any) ->
 
 
 def save_csv(frame: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
-    """``DataFrame.to_csv`` through a temporary file (``index=False`` unless given)."""
+    """``DataFrame.to_csv`` through a temporary file (``index=False`` unless given). UTF-8; a file name that is not
+    valid text (bytes the file system allows but UTF-8 does not) is written with backslash escapes, not an error
+    after the work is done."""
     kwargs.setdefault("index", False)
+    kwargs.setdefault("encoding", "utf-8")
+    kwargs.setdefault("errors", "backslashreplace")
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, **kwargs)
     return Path(path)

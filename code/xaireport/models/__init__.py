@@ -141,7 +141,7 @@ def read_classes(path: str | os.PathLike, count: int) -> list[str]:
     if not p.is_file():
         raise UserError(f"{p}: classes file not found: check the classes setting or --classes")
     try:
-        names = [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        names = [line.strip() for line in p.read_text(encoding="utf-8-sig").splitlines() if line.strip()]  # BOM dropped
     except UnicodeDecodeError:
         raise UserError(f"{p}: not a UTF-8 text file: write one class name per line") from None
     if len(names) != count:

@@ -66,6 +66,17 @@ def _damage(path: Path, how: str) -> None:
         buf = io.BytesIO()
         np.savez(buf, __meta__=np.array(json.dumps({"__arrays__": ["map"], "class_index": 1})), other=np.zeros(3))
         path.write_bytes(buf.getvalue())
+    elif how == "meta-key-missing":  # an entry as written, its metadata without "class_index"
+        import io
+        import json
+
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("__meta__")))
+        del meta["class_index"]
+        buf = io.BytesIO()
+        np.savez(buf, __meta__=np.array(json.dumps(meta)), **arrays)
+        path.write_bytes(buf.getvalue())
     elif how == "bad-meta-json":
         import io
 
@@ -80,7 +91,8 @@ def test_damaged_cache_entries_are_recomputed_with_one_warning(proj, capsys):
     reference = (proj / "o0/gradcam/coffee.npy").read_bytes()
     entries = sorted((proj / "cache/explanations").glob("*.npz"))
     assert len(entries) == 1
-    for i, how in enumerate(["truncated", "zero-byte", "junk", "mismatched-meta", "bad-meta-json"], 1):
+    damages = ["truncated", "zero-byte", "junk", "mismatched-meta", "bad-meta-json", "meta-key-missing"]
+    for i, how in enumerate(damages, 1):
         _damage(entries[0], how)
         code, _, err = run_cli(
             capsys, "cams", "--project", str(proj), "--methods", "gradcam", "--out", str(proj / f"o{i}")

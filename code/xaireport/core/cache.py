@@ -66,6 +66,7 @@ def _jsonable(obj: Any) -> Any:
 
 
 _ARRAYS = "__arrays__"  # meta key listing the entry's arrays, checked on load
+_KEYS = "__meta_keys__"  # the metadata keys an entry was written with: one missing is a damaged entry
 _WARNED: set[str] = set()
 
 
@@ -91,8 +92,8 @@ class ResultCache:
     def load(self, kind: str, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
         """The stored (arrays, meta), or ``None`` when absent or damaged.
 
-        A damaged entry (truncated, zero bytes, not an npz, unreadable meta JSON, or arrays that do not match
-        the list its meta records) is a miss: the caller recomputes it and :meth:`save` replaces it; a warning
+        A damaged entry (truncated, zero bytes, not an npz, unreadable meta JSON, or arrays or metadata keys that do
+        not match the lists it was written with) is a miss: the caller recomputes it and :meth:`save` replaces it; a warning
         naming the entry is printed once.
         """
         p = self.path(kind, key)
@@ -107,6 +108,9 @@ class ResultCache:
             names = meta.pop(_ARRAYS, None)
             if names is not None and sorted(names) != sorted(arrays):
                 raise ValueError(f"arrays {sorted(arrays)} differ from the recorded {sorted(names)}")
+            keys = meta.pop(_KEYS, None)
+            if keys is not None and sorted(keys) != sorted(meta):
+                raise ValueError(f"metadata keys {sorted(meta)} differ from the recorded {sorted(keys)}")
         except Exception as exc:  # noqa: BLE001 - any failure to read an entry completely is a damaged entry
             _warn_damaged(p, exc)
             return None
@@ -116,7 +120,7 @@ class ResultCache:
         """Write atomically: temp file in the same folder, then ``os.replace`` (:func:`fileio.write_bytes`)."""
         p = self.path(kind, key)
         buf = io.BytesIO()
-        record = {**meta, _ARRAYS: sorted(arrays)}
+        record = {**meta, _ARRAYS: sorted(arrays), _KEYS: sorted(meta)}
         payload: dict[str, Any] = {"__meta__": np.array(json.dumps(record, default=_jsonable)), **arrays}
         np.savez(buf, **payload)
         write_bytes(p, buf.getvalue())

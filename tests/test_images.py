@@ -113,3 +113,35 @@ def test_huge_image_is_refused_before_decoding(tmp_path):
 def test_limit_keeps_first_images_by_name(root):
     names = [im.name for im in load_folder(root / "data/images", limit=2)]
     assert names == ["astronaut.png", "camera.png"]
+
+
+def test_a_folder_is_validated_without_holding_every_image(tmp_path):
+    """Issue 26: 20 images of 4 MP (12 MB each decoded, 240 MB together) are validated and then read one at a
+    time: memory grows by a few images, not by the folder."""
+    from PIL import Image
+
+    from xaireport.core.memory import measure
+    from xaireport.images import DECODED_KEPT, load_folder
+
+    for i in range(20):
+        Image.new("RGB", (2000, 2000), (i * 10, 50, 100)).save(tmp_path / f"im{i:02d}.png")
+
+    def use_all() -> list[int]:
+        return [int(im.array[0, 0, 0]) for im in load_folder(tmp_path)]
+
+    firsts, _, peak = measure(use_all, "cpu", interval=0.002)
+    assert firsts == [i * 10 for i in range(20)]
+    assert peak < (DECODED_KEPT + 4) * 12 * 2**20  # 20 held would be 240 MB
+
+
+def test_an_image_changed_after_validation_is_one_line(tmp_path):
+    from PIL import Image
+
+    from xaireport.core.errors import UserError
+    from xaireport.images import load_folder
+
+    Image.new("RGB", (30, 20), (1, 2, 3)).save(tmp_path / "a.png")
+    (im,) = load_folder(tmp_path)
+    Image.new("RGB", (30, 20), (9, 9, 9)).save(tmp_path / "a.png")
+    with pytest.raises(UserError, match="a.png: the file changed while the report was running"):
+        im.array  # noqa: B018 - the property decodes

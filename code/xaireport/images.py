@@ -7,6 +7,7 @@ float images → 8-bit from their [0, 1] range; multi-frame GIF/TIFF → the fir
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import stat
@@ -43,11 +44,21 @@ class ImageError(ValueError):
 
 @dataclass(frozen=True)
 class LoadedImage:
-    """One validated input image."""
+    """One validated input image. A folder's images hold no pixels (``pixels`` is ``None``): :attr:`array` decodes
+    the file again when a step needs it (the last few decoded are kept), so memory stays flat in the number of
+    images; the file's bytes must still have ``digest``."""
 
     path: Path
-    array: np.ndarray  # H×W×3 uint8
+    pixels: np.ndarray | None  # H×W×3 uint8, or None: decoded on use
     digest: str  # SHA-256 of the file's bytes: part of every cache key
+    max_megapixels: float = 64
+
+    @property
+    def array(self) -> np.ndarray:
+        """The RGB uint8 pixels (H×W×3)."""
+        if self.pixels is not None:
+            return self.pixels
+        return _decoded(self.path, self.digest, self.max_megapixels)
 
     @property
     def name(self) -> str:
@@ -56,6 +67,22 @@ class LoadedImage:
     @property
     def stem(self) -> str:
         return self.path.stem
+
+
+#: How many decoded images stay in memory (a step reads one image at a time, chapter 4 two views of one).
+DECODED_KEPT = 4
+
+
+@functools.lru_cache(maxsize=DECODED_KEPT)
+def _decoded(path: Path, digest: str, max_megapixels: float) -> np.ndarray:
+    try:
+        arr, now = read_image(path, max_megapixels)
+    except ImageError as exc:
+        raise UserError(f"{path}: {exc}") from exc
+    if now != digest:
+        raise UserError(f"{path}: the file changed while the report was running: run it again")
+    arr.setflags(write=False)
+    return arr
 
 
 def to_rgb(img: Image.Image) -> np.ndarray:
@@ -248,7 +275,8 @@ def load_folder(folder: str | os.PathLike, limit: int | None = None, max_megapix
         except ImageError as exc:
             problems.append(f"{p}: {exc}")
             continue
-        loaded.append(LoadedImage(p, arr, digest))
+        loaded.append(LoadedImage(p, None, digest, max_megapixels))  # validated; decoded again when used
+        del arr
     if problems:
         raise UserError(
             f"{len(problems)} of {len(paths)} images cannot be used; nothing was computed:\n" + "\n".join(problems)

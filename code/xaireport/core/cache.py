@@ -92,9 +92,9 @@ class ResultCache:
     def load(self, kind: str, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
         """The stored (arrays, meta), or ``None`` when absent or damaged.
 
-        A damaged entry (truncated, zero bytes, not an npz, unreadable meta JSON, or arrays or metadata keys that do
-        not match the lists it was written with) is a miss: the caller recomputes it and :meth:`save` replaces it; a warning
-        naming the entry is printed once.
+        A damaged entry (truncated, zero bytes, not an npz, unreadable meta JSON, or arrays or metadata keys that
+        do not match the lists it was written with) is a miss: the caller recomputes it and :meth:`save` replaces
+        it; a warning naming the entry is printed once.
         """
         p = self.path(kind, key)
         if not p.is_file():

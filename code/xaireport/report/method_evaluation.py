@@ -30,22 +30,26 @@ class Criterion:
 
 CRITERIA = [
     Criterion("road", "ROAD ↑", "higher", "faithfulness"),
-    Criterion("deletion", "deletion AUC ↓", "lower", "faithfulness"),
-    Criterion("insertion", "insertion AUC ↑", "higher", "faithfulness"),
-    Criterion("randomized_rho", "|ρ| after randomization ↓", "lower", "model dependence"),
-    Criterion("random_logit_ssim", "random-logit SSIM ↓", "lower", "model dependence"),
+    Criterion("deletion", "deletion ↓", "lower", "faithfulness"),
+    Criterion("insertion", "insertion ↑", "higher", "faithfulness"),
+    Criterion("randomized_rho", "random |ρ| ↓", "lower", "model dependence"),
+    Criterion("random_logit_ssim", "other-class SSIM ↓", "lower", "model dependence"),
     Criterion("max_sensitivity", "max-sensitivity ↓", "lower", "robustness"),
-    Criterion("gini", "sparseness (Gini) ↑", "higher", "complexity"),
+    Criterion("gini", "Gini ↑", "higher", "complexity"),
     Criterion("seconds", "seconds ↓", "lower", "cost"),
-    Criterion("peak_mb", "peak memory (MB) ↓", "lower", "cost"),
+    Criterion("peak_mb", "peak MB ↓", "lower", "cost"),
 ]
 
+#: The summary is shown as two tables, so that each fits a printed page.
+SUMMARY_PARTS = (("faithfulness", "model dependence"), ("robustness", "complexity", "cost"))
 
-def summary(table: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
-    """Mean over images per method (rows, in ``methods`` order) and criterion."""
-    t = table.groupby("method", sort=False)[[c.column for c in CRITERIA]].mean().reindex(methods)
+
+def summary(table: pd.DataFrame, methods: list[str], groups: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Mean over images per method (rows, in ``methods`` order) and criterion (those of ``groups``, or all)."""
+    chosen = [c for c in CRITERIA if groups is None or c.group in groups]
+    t = table.groupby("method", sort=False)[[c.column for c in chosen]].mean().reindex(methods)
     t.index = [label(m) for m in t.index]
-    t.columns = [c.title for c in CRITERIA]
+    t.columns = [c.title for c in chosen]
     return t.rename_axis("method").reset_index()
 
 

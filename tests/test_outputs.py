@@ -43,3 +43,26 @@ def test_figures_saved_from_threads_into_one_path_never_fail(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["f.png"]
     with Image.open(tmp_path / "f.png") as im:
         assert im.format == "PNG" and im.size[0] > 10
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import pytest
+
+    from xaireport.core.errors import UserError
+
+    real_replace = os.replace
+
+    def full(src, dst):
+        if str(dst).endswith("map.png"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(UserError, match=r"map\.png: cannot be written \(No space left on device; \d+ MB free there\)"):
+        save_png(np.zeros((4, 4), np.uint8), tmp_path / "map.png")
+    assert list(tmp_path.iterdir()) == []
+    save_png(np.zeros((4, 4), np.uint8), tmp_path / "other.png")  # other errors and files untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["other.png"]

@@ -8,7 +8,9 @@ never a truncated file that looks valid by name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,18 +27,39 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; when the block succeeds it is renamed onto ``path``."""
+    """Yield a temporary path beside ``path``; when the block succeeds it is renamed onto ``path``. A full disk, a
+    quota or a read-only file system is a :class:`UserError` naming the file (the temporary file is removed)."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    except OSError as exc:
+        if exc.errno in _DISK_ERRORS:
+            raise _disk_error(p, exc) from exc
+        raise
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+            raise _disk_error(p, exc) from exc
         raise
+
+
+#: Errors of the disk rather than of the program: a full disk, an exceeded quota, a read-only file system.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def _disk_error(p: Path, exc: OSError) -> UserError:
+    free = ""
+    try:
+        free = f"; {shutil.disk_usage(p.parent).free / 2**20:.0f} MB free there"
+    except OSError:
+        pass
+    return UserError(f"{p}: cannot be written ({exc.strerror}{free}): free some space or choose another folder")
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -13,6 +13,7 @@ import pandas as pd
 from xaireport.core.fileio import save_csv
 from xaireport.images import LoadedImage
 from xaireport.methods.decision import ABOVE, BELOW, Decision, decide
+from xaireport.methods.evaluation import gini
 from xaireport.methods.explanations import Explanation
 from xaireport.methods.registry import label, names
 from xaireport.outputs import overlay, write_map_outputs
@@ -191,7 +192,8 @@ def tabs_markdown(runs: list[CamRun], report, figures_dir: Path) -> str:
 def map_shape_measures(m: np.ndarray) -> dict[str, float]:
     """How spread out one map (values in [0, 1]) is: the fraction of pixels at or above 0.5, the entropy of the
     map as a distribution over pixels divided by its maximum log N (1 = uniform, i.e. fully diffuse), and the
-    Gini coefficient of its values (0 = uniform, → 1 = all mass on few pixels, i.e. sharp)."""
+    Gini coefficient of its values (:func:`xaireport.methods.evaluation.gini`, chapter 6's sparseness: 0 = uniform,
+    → 1 = all mass on few pixels, i.e. sharp)."""
     x = np.asarray(m, dtype=np.float64).ravel()
     total = x.sum()
     if total <= 0:
@@ -199,10 +201,7 @@ def map_shape_measures(m: np.ndarray) -> dict[str, float]:
     p = x / total
     nz = p[p > 0]
     entropy = float(-(nz * np.log(nz)).sum() / np.log(x.size))
-    s = np.sort(x)
-    n = s.size
-    gini = float(((2 * np.arange(1, n + 1) - n - 1) * s).sum() / (n * total))
-    return {"area ≥ 0.5": float((x >= 0.5).mean()), "entropy": entropy, "Gini": gini}
+    return {"area ≥ 0.5": float((x >= 0.5).mean()), "entropy": entropy, "Gini": gini(x)}
 
 
 def shape_table(runs: list[CamRun]) -> pd.DataFrame:

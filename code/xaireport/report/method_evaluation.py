@@ -64,9 +64,14 @@ def ranks(table: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     return out.rename_axis("method").reset_index()
 
 
+def seed_columns(table: pd.DataFrame) -> list[str]:
+    """The per-seed |ρ| columns (``rho_seed0``, ``rho_seed1``, …) in seed order."""
+    return sorted((c for c in table.columns if c.startswith("rho_seed")), key=lambda c: int(c.removeprefix("rho_seed")))
+
+
 def randomization_decisions(table: pd.DataFrame, threshold: float) -> dict[str, Decision]:
     """Per method: chapter 5's decision on |ρ| (images × seeds) against the threshold."""
-    seeds = sorted(c for c in table.columns if c.startswith("rho_seed"))
+    seeds = seed_columns(table)
     return {m: decide(g[seeds].to_numpy(dtype=float), threshold) for m, g in table.groupby("method", sort=False)}
 
 
@@ -90,6 +95,7 @@ class Conclusion:
     trusted: list[str]  # passing and most faithful
     images: int
     contrast: Decision | None  # Guided Backprop's |ρ| − Saliency's, per image and seed (Adebayo et al. 2018)
+    randomization: dict[str, Decision]  # per method: :func:`randomization_decisions`
 
 
 def conclude(table: pd.DataFrame, methods: list[str], threshold: float) -> Conclusion:
@@ -100,13 +106,13 @@ def conclude(table: pd.DataFrame, methods: list[str], threshold: float) -> Concl
     best, tied, _ = most_faithful(table, methods)
     contrast = None
     if {"guided_backprop", "saliency"} <= set(methods):
-        seeds = sorted(c for c in table.columns if c.startswith("rho_seed"))
+        seeds = seed_columns(table)
         g = table[table["method"] == "guided_backprop"].set_index("image")[seeds]
         s = table[table["method"] == "saliency"].set_index("image")[seeds]
         contrast = decide((g - s.reindex(g.index)).to_numpy(dtype=float), 0.0)
     n = int(table["image"].nunique())
     trusted = [m for m in tied if m in passing] if len(tied) < len(methods) else []
-    return Conclusion(passing, failing, undecided, best, tied, trusted, n, contrast)
+    return Conclusion(passing, failing, undecided, best, tied, trusted, n, contrast, rand)
 
 
 @cached_figure
@@ -154,13 +160,13 @@ def gallery_figure(crop: np.ndarray, maps: dict[str, np.ndarray], path: Path, co
 @dataclass
 class Chapter:
     table: pd.DataFrame  # one row per method and image
+    methods: list[str]  # in the order evaluated
     summary: pd.DataFrame
     ranks: pd.DataFrame
     figure: Path
     gallery: Path
     csv: Path
     conclusion: Conclusion
-    randomization: dict[str, Decision]
 
 
 def prepare(session: Session) -> Chapter:
@@ -178,27 +184,28 @@ def prepare(session: Session) -> Chapter:
     gallery = gallery_figure(session.classifier().crop(first.array), maps, fig_dir / "gallery.png")
     return Chapter(
         table,
+        methods,
         summ,
         rk,
         fig,
         gallery,
         csv,
         conclude(table, methods, s.sanity.threshold),
-        randomization_decisions(table, s.sanity.threshold),
     )
 
 
 def randomization_table(ch: Chapter) -> pd.DataFrame:
     """Per method: the decision on |ρ| after randomization (chapter 5's rule) with its interval."""
+    decisions = ch.conclusion.randomization
     return pd.DataFrame(
         {
-            "method": [label(m) for m in ch.randomization],
-            "mean |ρ|": [d.mean for d in ch.randomization.values()],
-            "95% CI": [f"{d.low:.2f} to {d.high:.2f}" if d.images > 1 else "—" for d in ch.randomization.values()],
-            "seed means": [", ".join(f"{x:.2f}" for x in d.seed_means) for d in ch.randomization.values()],
+            "method": [label(m) for m in decisions],
+            "mean |ρ|": [d.mean for d in decisions.values()],
+            "95% CI": [f"{d.low:.2f} to {d.high:.2f}" if d.images > 1 else "—" for d in decisions.values()],
+            "seed means": [", ".join(f"{x:.2f}" for x in d.seed_means) for d in decisions.values()],
             "verdict": [
                 {BELOW: "passes", ABOVE: "fails"}.get(d.outcome, f"not decided on {d.images} images")
-                for d in ch.randomization.values()
+                for d in decisions.values()
             ],
         }
     )

@@ -27,19 +27,20 @@ def expand(path: Path) -> str:
 
 
 def cells(path: Path) -> list[str]:
-    """Code of the document's executed cells, then one cell per inline expression (in document order)."""
+    """Code of the document's executed cells, then one cell per inline expression (in document order; its value
+    is the cell's result, so a ``Markdown`` object shows its text as Quarto inserts it)."""
     text = FRONT.sub("", expand(path))
     out = []
     pos = 0
     for m in CELL.finditer(text):
-        out += [f"str({e.strip()})" for e in INLINE.findall(text[pos : m.start()])]
+        out += [f"({e.strip()})" for e in INLINE.findall(text[pos : m.start()])]
         code = m.group(1)
         if re.search(r"^#\|\s*eval:\s*false", code, re.M):
             pos = m.end()
             continue
         out.append(code)
         pos = m.end()
-    out += [f"str({e.strip()})" for e in INLINE.findall(text[pos:])]
+    out += [f"({e.strip()})" for e in INLINE.findall(text[pos:])]
     return out
 
 

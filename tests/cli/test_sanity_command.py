@@ -33,6 +33,6 @@ def test_cli_sanity_on_one_image_with_gradcam(root, tmp_path):
     assert "× 2 seeds" in r.stdout
     assert len(independent) == 10 and set(independent["randomized"]) == set(first["randomized"][1:])
     assert (out / "cascade.png").is_file() and (out / "curves.png").is_file()
-    assert any(f"Grad-CAM{v}" in r.stdout for v in (" passes", " fails", ": not decided"))
+    assert any(f"Grad-CAM: {v}" in r.stdout for v in ("passes (", "fails (", "not decided on "))
     bad = run_xaireport(["sanity", "--methods", "gradcam,shap", "--out", str(tmp_path / "x")], cwd=root)
     assert bad.returncode == 2 and "unknown method 'shap'" in bad.stderr and not (tmp_path / "x").exists()

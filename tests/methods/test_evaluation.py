@@ -49,6 +49,13 @@ def test_max_sensitivity_of_a_constant_and_of_the_identity_explainer():
     s = ev.max_sensitivity(lambda x: x[..., 0].astype(float), image, samples=5, radius=0.1, seed=1)
     assert 0 < s <= 0.1 * 255 / 100 + 0.01
     assert np.isnan(ev.max_sensitivity(lambda x: np.zeros((8, 8)), image, samples=2, radius=0.1))
+    # a given Φ(x) is used as it is, and the explainer then runs once per noisy draw only
+    calls = []
+    red = lambda x: calls.append(1) or x[..., 0].astype(float)  # noqa: E731
+    given = ev.max_sensitivity(red, image, samples=5, radius=0.1, seed=1, base=image[..., 0].astype(float))
+    assert given == s and len(calls) == 5
+    shifted = ev.max_sensitivity(red, image, samples=1, radius=0.1, seed=1, base=np.eye(8))
+    assert shifted > 1  # measured against the given map, not against a recomputed one
 
 
 def test_other_class_never_returns_the_explained_one_and_covers_the_rest():
@@ -85,3 +92,15 @@ def test_guided_backprop_contrast_is_decided_per_image_and_seed():
     c = conclude(_table(road, rho), ["guided_backprop", "saliency"], threshold=0.2)
     assert c.contrast is not None and c.contrast.outcome == "above"  # Adebayo et al.'s contrast, reproduced
     assert c.trusted == []  # nothing decided most faithful on three images this close
+
+
+def test_the_chapter_names_every_cost_setting_a_profile_lowered(root):
+    from xaireport.report.method_evaluation import COST_SETTINGS, changed_cost_settings
+    from xaireport.settings import load
+
+    assert changed_cost_settings(load("", root)) == []  # the default profile keeps every default
+    offline = dict((k, (v, d)) for k, v, d in changed_cost_settings(load("offline", root)))
+    assert set(offline) <= set(COST_SETTINGS) and offline  # the offline profile fits its budget by lowering some
+    assert offline["evaluation.sensitivity_samples"][0] < offline["evaluation.sensitivity_samples"][1]
+    changed = changed_cost_settings(load("", root, overrides={"attributions.ig_steps": 7}))
+    assert changed == [("attributions.ig_steps", 7, 50)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from site_checks import page_problems
 
@@ -32,3 +34,29 @@ def test_each_defect_is_reported(tmp_path):
     for expected in ("'?@'", "needs the network", "missing.html> points at a missing file", "not a valid PNG",
                      "'Traceback (most recent call last)'"):  # fmt: skip
         assert expected in found, found
+
+
+@pytest.mark.quarto
+@pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not installed here")
+def test_a_broken_reference_or_a_remote_script_in_a_real_render_fails_the_checks(tmp_path):
+    """What a chapter author could break, through real Quarto: a cross-reference to no label renders as
+    ``?@fig-…`` (Quarto only warns) and an inline remote script stays in the page; the site checks that
+    ``test_quarto_render_smoke`` runs over the report catch both, so either fails ``make test``."""
+    import subprocess
+
+    from site_checks import site_problems
+
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: website\nformat:\n  html:\n    html-math-method: mathml\n")
+    (tmp_path / "index.qmd").write_text("---\ntitle: t\n---\n\nAs @fig-ok shows.\n\n![A figure](f.png){#fig-ok}\n")
+    Image.new("RGB", (8, 8)).save(tmp_path / "f.png")
+    clean = subprocess.run(["quarto", "render"], cwd=tmp_path, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    assert site_problems(tmp_path / "_site") == []
+    (tmp_path / "index.qmd").write_text(
+        "---\ntitle: t\n---\n\nAs @fig-nonexistent shows.\n\n"
+        '```{=html}\n<script src="https://cdn.example.org/x.js"></script>\n```\n'
+    )
+    broken = subprocess.run(["quarto", "render"], cwd=tmp_path, capture_output=True, text=True)
+    assert broken.returncode == 0  # Quarto renders it: only the checks stop it
+    found = " | ".join(site_problems(tmp_path / "_site"))
+    assert "index.html: shows '?@'" in found and "<script src=https://cdn.example.org/x.js> needs the network" in found

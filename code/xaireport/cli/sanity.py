@@ -41,6 +41,7 @@ def _sanity(args: argparse.Namespace) -> int:
     overrides["sanity.seeds"] = args.seeds
     session = session_from(args, {k: v for k, v in overrides.items() if v is not None})
     clf = prepare(args, session, out=args.out)
+    from xaireport.methods.registry import label
     from xaireport.methods.sanity import blocks
     from xaireport.report import sanity_checks
     from xaireport.results.sanity import run
@@ -53,7 +54,11 @@ def _sanity(args: argparse.Namespace) -> int:
     sanity_checks.cascade_figure(checks, args.out / "cascade.png")
     sanity_checks.curve_figure(checks, args.out / "curves.png")
     for v in sanity_checks.verdicts(checks, s.sanity.threshold, s.sanity.within_blocks):
-        print(v.sentence(s.sanity.threshold, s.sanity.within_blocks).replace("**", ""))
+        outcome = v.decision.undecided_reason() if v.outcome == "undecided" else v.outcome
+        print(
+            f"{label(v.method)}: {outcome} (threshold {s.sanity.threshold}; mean |ρ| with the top {v.step} "
+            f"block(s) random: {v.decision.describe()}; every block random: {v.final:.2f})"
+        )
     print(
         f"wrote cascade.csv, independent.csv, cascade.png and curves.png for {len(session.images())} images × "
         f"{len(s.sanity.methods)} methods × {len(checks.order)} blocks × {s.sanity.seeds} seeds to {args.out}"

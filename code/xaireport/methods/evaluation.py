@@ -85,11 +85,17 @@ def uniform_noise(image: np.ndarray, radius: float, rng: np.random.Generator) ->
 
 
 def max_sensitivity(
-    explain: Callable[[np.ndarray], np.ndarray], image: np.ndarray, samples: int, radius: float, seed: int = 0
+    explain: Callable[[np.ndarray], np.ndarray],
+    image: np.ndarray,
+    samples: int,
+    radius: float,
+    seed: int = 0,
+    base: np.ndarray | None = None,
 ) -> float:
     """max over ``samples`` noisy copies of ‖Φ(x) − Φ(x + δ)‖ / ‖Φ(x)‖ of the max-normalised maps (``explain``: an
-    image → its map); ``nan`` when the map of ``image`` is zero."""
-    base = normalise(explain(image))
+    image → its map); ``nan`` when the map of ``image`` is zero. ``base``: Φ(x) when already computed (as Quantus
+    takes the explanation under test, ``a_batch``); otherwise ``explain(image)``."""
+    base = normalise(explain(image) if base is None else base)
     denominator = np.linalg.norm(base)
     if denominator == 0:
         return float("nan")

@@ -224,27 +224,25 @@ def shape_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class ClaimCheck:
-    claim: str
+    """One claim about a method's map shape, decided from the per-image numbers (the chapter words it)."""
+
+    method: str  # the method the claim is about (its label): AblationCAM "more diffuse", ScoreCAM "sharper"
+    measure: str  # the measure that decides it: "entropy" (more diffuse) or "Gini" (sharper)
     outcome: str  # "holds", "contradicted" or "undecided"
-    images: int  # images on which the ordering holds
+    images: int  # images on which the method's measure is the highest
     total: int
-    detail: str
-    reason: str = ""  # why it is not decided
+    means: dict[str, float]  # mean of ``measure`` over the images, per method (the claim's method first)
+    area_means: dict[str, float]  # mean area ≥ 0.5, per method
 
     @property
     def holds(self) -> bool:
         return self.outcome == "holds"
 
-    def sentence(self) -> str:
-        verdict = {"holds": "borne out", "contradicted": "not borne out"}.get(self.outcome, self.reason)
-        on = f"the ordering holds on {self.images} of {self.total} images"
-        return f"*{self.claim}*: **{verdict}** here — {self.detail} ({on})."
 
-
-#: The two claims: (method, measure and the direction "more diffuse"/"sharper" means, area ≥ 0.5's direction).
+#: The two claims: (method, measure whose higher value the claim means, the direction of area ≥ 0.5).
 CLAIMS = (
-    ("AblationCAM", "entropy", "AblationCAM gives a more diffuse attribution map", ABOVE),
-    ("ScoreCAM", "Gini", "ScoreCAM gives sharper, higher-contrast explanations", BELOW),
+    ("AblationCAM", "entropy", ABOVE),
+    ("ScoreCAM", "Gini", BELOW),
 )
 
 
@@ -256,7 +254,7 @@ def check_claims(table: pd.DataFrame) -> list[ClaimCheck]:
     wide = table.pivot(index="image", columns="method")
     methods = list(dict.fromkeys(table["method"]))
     out = []
-    for name, measure, claim, area_direction in CLAIMS:
+    for name, measure, area_direction in CLAIMS:
         if name not in methods or len(methods) < 2:
             continue
         others = [m for m in methods if m != name]
@@ -265,19 +263,15 @@ def check_claims(table: pd.DataFrame) -> list[ClaimCheck]:
         checks = [(decide(col[name] - col[o], 0.0), ABOVE) for o in others]
         checks += [(decide(area[name] - area[o], 0.0), area_direction) for o in others]
         if all(d.outcome == want for d, want in checks):
-            outcome, reason = "holds", ""
+            outcome = "holds"
         elif any(d.decided and d.outcome != want for d, want in checks):
-            outcome, reason = "contradicted", ""
+            outcome = "contradicted"
         else:
-            outcome, reason = "undecided", f"not decided on {len(col)} images"
-        means, area_means = col.mean(), area.mean()
-        detail = (
-            f"mean {measure} {means[name]:.3f} against "
-            + ", ".join(f"{means[o]:.3f} ({o})" for o in others)
-            + f"; area ≥ 0.5 {area_means[name]:.3f} against "
-            + ", ".join(f"{area_means[o]:.3f} ({o})" for o in others)
-        )
-        out.append(ClaimCheck(claim, outcome, wins, len(col), detail, reason))
+            outcome = "undecided"
+        order = [name, *others]
+        means = {m: float(col[m].mean()) for m in order}
+        area_means = {m: float(area[m].mean()) for m in order}
+        out.append(ClaimCheck(name, measure, outcome, wins, len(col), means, area_means))
     return out
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from xaireport.methods import agreement
-from xaireport.methods.decision import ABOVE, BELOW, Decision, decide
+from xaireport.methods.decision import Decision, decide
 from xaireport.methods.registry import label
 from xaireport.report import cam_methods, lime
 from xaireport.report.figures import cached_figure, image_grid, save_figure
@@ -229,22 +229,6 @@ class Chapter:
     @property
     def cam_count(self) -> int:
         return len(self.agree_iou) - 1
-
-    def family_sentence(self) -> str:
-        """The claim "the CAMs agree more with each other than with LIME", decided from the per-image gaps."""
-        d = self.cams_closer
-        if d is None:
-            return ""
-        gap = f"the per-image gap (CAM–CAM IoU minus CAM–LIME IoU) is {d.describe()}"
-        if d.outcome == ABOVE:
-            return (
-                f"**Here the CAMs agree more with each other than with LIME**: {gap}. They share the same feature "
-                "maps and differ only in the channel weights."
-            )
-        if d.outcome == BELOW:
-            return f"**Here LIME agrees more with the CAMs than the CAMs with each other**: {gap}."
-        why = d.undecided_reason()
-        return f"Whether the CAMs agree more with each other than with LIME is not settled here ({why}); {gap}."
 
 
 def prepare(report) -> Chapter:

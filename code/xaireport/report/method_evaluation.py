@@ -18,6 +18,7 @@ from xaireport.results.explanations import explain
 
 if TYPE_CHECKING:
     from xaireport.session import Session
+    from xaireport.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,34 @@ CRITERIA = [
 
 #: The summary is shown as two tables, so that each fits a printed page.
 SUMMARY_PARTS = (("faithfulness", "model dependence"), ("robustness", "complexity", "cost"))
+
+
+#: The settings that set chapter 6's cost: sample counts, steps and patch sizes of the methods and measures.
+COST_SETTINGS = (
+    "evaluation.sensitivity_samples",
+    "evaluation.deletion_steps",
+    "attributions.ig_steps",
+    "attributions.shap_samples",
+    "attributions.occlusion_window",
+    "attributions.occlusion_stride",
+    "lime.num_samples",
+    "sanity.seeds",
+)
+
+
+def changed_cost_settings(settings: Settings) -> list[tuple[str, object, object]]:
+    """``(dotted key, this render's value, the default)`` of every :data:`COST_SETTINGS` entry this render changed
+    (a profile fitting a time budget, or the reader's own choice): what the chapter must state."""
+    from xaireport.settings import defaults
+
+    base = defaults()
+    out = []
+    for key in COST_SETTINGS:
+        section, name = key.split(".")
+        value, default = getattr(getattr(settings, section), name), base[section][name]
+        if value != default:
+            out.append((key, value, default))
+    return out
 
 
 def summary(table: pd.DataFrame, methods: list[str], groups: tuple[str, ...] | None = None) -> pd.DataFrame:

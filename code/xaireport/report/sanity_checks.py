@@ -63,28 +63,6 @@ class Verdict:
     def passes(self) -> bool:
         return self.outcome == "passes"
 
-    def sentence(self, threshold: float, within: int) -> str:
-        name = label(self.method)
-        d = self.decision
-        blocks = "the top block is" if self.step == 1 else f"the top {self.step} blocks are"
-        where = f"once {blocks} random (down to `{self.block}`)"
-        flat = f" {self.constant} map(s) were constant and are not counted." if self.constant else ""
-        tail = f" With every block random its mean |ρ| is {self.final:.2f}.{flat}"
-        if self.outcome == "passes":
-            below = f"its mean |ρ| with the trained map is below {threshold} {where}"
-            return f"**{name} passes**: {below}: {d.describe()}.{tail}"
-        if self.outcome == "fails":
-            return (
-                f"**{name} fails**: its mean |ρ| stays above {threshold} at each of the first {within} steps; "
-                f"{where} it is {d.describe()}.{tail}"
-            )
-        headline = (d.undecided_reason() or "not decided").split(":")[0]
-        return (
-            f"**{name}: {headline}**: within the first {within} steps the 95% interval of its mean |ρ| neither "
-            f"falls wholly below {threshold} nor stays wholly above it; {where} it is {d.describe()}. More images "
-            f"(a GPU render checks all) would decide it.{tail}"
-        )
-
 
 def per_image_seed(rows: pd.DataFrame) -> np.ndarray:
     """|ρ| (``spearman_abs``) of one method and step as an images × seeds array (NaN: a constant map)."""

@@ -462,3 +462,46 @@ def test_a_classes_file_with_a_byte_order_mark_has_clean_names(proj, capsys):
 
     (proj / "c.txt").write_text("\ufeffzero\none\n", encoding="utf-8")
     assert read_classes(proj / "c.txt", 2) == ["zero", "one"]
+
+
+@pytest.mark.slow
+def test_two_runs_into_one_out_and_one_cache_never_collide(proj):
+    """Issue 26: two ``cams`` runs at once into the same ``--out`` and the same cache, 20 rounds (a fixed temporary
+    name failed 5 rounds in 13): every run exits 0, no temporary is left, every output is complete."""
+    out = proj / "out"
+    for round_ in range(20):
+        runs = [_start(proj, "cams", "--methods", "gradcam", "--out", str(out)) for _ in range(2)]
+        for r in runs:
+            _, err = r.communicate(timeout=300)
+            assert r.returncode == 0, f"round {round_}: {err}"
+        assert no_temp_files(out, proj / "cache"), f"round {round_}"
+    assert np.load(out / "gradcam/coffee.npy").shape == (224, 224)
+    from PIL import Image
+
+    for png in out.rglob("*.png"):
+        with Image.open(png) as im:
+            im.verify()
+
+
+@pytest.mark.slow
+def test_two_hundred_12_megapixel_images_keep_cams_under_2_gb(proj):
+    """Issue 26: memory stays flat in the number of images: ``cams`` over 200 photos of 12 MP (36 MB each decoded,
+    7 GB together) peaks under 2 GB of resident memory (measured by the kernel for the CLI process)."""
+    from PIL import Image
+
+    (proj / "imgs/coffee.png").unlink()
+    for i in range(200):
+        Image.new("RGB", (4000, 3000), (i, (7 * i) % 256, 100)).save(proj / f"imgs/im{i:03d}.jpg", quality=90)
+    wrapper = (
+        "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+        "print('RESULT', r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    command = [sys.executable, "-m", "xaireport", "cams", "--methods", "gradcam", "--out", str(proj / "out")]
+    r = subprocess.run(
+        [sys.executable, "-c", wrapper, *command, "--project", str(proj)], capture_output=True, text=True, timeout=1200
+    )
+    _, code, peak_kb = r.stdout.strip().splitlines()[-1].split()
+    assert code == "0", r.stderr[-2000:]
+    assert len(list((proj / "out/gradcam").glob("*.npy"))) == 200
+    print(f"cams over 200 images of 12 MP: peak RSS {int(peak_kb) / 2**20:.2f} GB")  # shown with pytest -s
+    assert int(peak_kb) * 1024 < 2 * 2**30, f"peak RSS {int(peak_kb) / 2**20:.2f} GB"

@@ -99,8 +99,18 @@ def test_the_chapter_names_every_cost_setting_a_profile_lowered(root):
     from xaireport.settings import load
 
     assert changed_cost_settings(load("", root)) == []  # the default profile keeps every default
-    offline = dict((k, (v, d)) for k, v, d in changed_cost_settings(load("offline", root)))
-    assert set(offline) <= set(COST_SETTINGS) and offline  # the offline profile fits its budget by lowering some
-    assert offline["evaluation.sensitivity_samples"][0] < offline["evaluation.sensitivity_samples"][1]
+    assert changed_cost_settings(load("offline", root)) == []  # the offline budget fits the defaults (README)
+    smoke = {k: (v, d) for k, v, d in changed_cost_settings(load("smoke", root))}
+    assert set(smoke) <= set(COST_SETTINGS) and smoke["evaluation.sensitivity_samples"] == (1, 3)
     changed = changed_cost_settings(load("", root, overrides={"attributions.ig_steps": 7}))
     assert changed == [("attributions.ig_steps", 7, 50)]
+
+
+def test_the_criteria_figure_draws_the_best_rank_darkest():
+    """The caption says dark = best: rank 1 must be the darkest colour, the worst rank the lightest."""
+    from xaireport.report.method_evaluation import rank_colours
+
+    colours = rank_colours(np.array([[1.0, 7.0, 14.0, np.nan]]), worst=14)[0]
+    luminance = colours[:, :3] @ np.array([0.2126, 0.7152, 0.0722])
+    assert luminance[0] < 0.15 < luminance[1] < luminance[2] and luminance[2] > 0.8
+    assert tuple(colours[3]) == (0.9, 0.9, 0.9, 1.0)

@@ -154,6 +154,16 @@ def test_cross_references_resolve_within_each_page(root):
         assert not unresolved, f"{page}: {sorted(unresolved)}"
 
 
+def test_no_line_starts_with_an_inline_value_that_pandoc_reads_as_a_list_marker(root):
+    """A line that starts with an inline value followed by ``.`` or ``)`` becomes an ordered-list item when the
+    value is a number (chapter 5's "data range of\n`2`) and HOG ..." rendered as a list starting at 2)."""
+    import re
+
+    marker = re.compile(r"^\s*`\{python\}[^`]*`[.)]", re.M)
+    for page in [*pages(root), *(p.relative_to(root).as_posix() for p in (root / "chapters").glob("_*.qmd"))]:
+        assert not marker.findall((root / page).read_text()), page
+
+
 def test_prose_states_what_the_code_computes(root):
     """Formulas and claims in the chapters that a method review found wrong (issue 10)."""
     lime_qmd = (root / "chapters/lime.qmd").read_text()

@@ -38,7 +38,7 @@ CRITERIA = [
     Criterion("max_sensitivity", "max-sensitivity ↓", "lower", "robustness"),
     Criterion("gini", "Gini ↑", "higher", "complexity"),
     Criterion("seconds", "seconds ↓", "lower", "cost"),
-    Criterion("peak_mb", "peak MB ↓", "lower", "cost"),
+    Criterion("peak_mb", "added MB ↓", "lower", "cost"),
 ]
 
 #: The summary is shown as two tables, so that each fits a printed page.
@@ -144,6 +144,16 @@ def conclude(table: pd.DataFrame, methods: list[str], threshold: float) -> Concl
     return Conclusion(passing, failing, undecided, best, tied, trusted, n, contrast, rand)
 
 
+def rank_colours(ranks: np.ndarray, worst: int) -> np.ndarray:
+    """RGBA per cell for ranks 1 (best: dark) to ``worst`` (light), viridis; a missing rank is light grey."""
+    from matplotlib import colormaps
+
+    scaled = (np.asarray(ranks, dtype=float) - 1) / max(worst - 1, 1)
+    out = colormaps["viridis"](np.nan_to_num(scaled, nan=0.0))
+    out[np.isnan(scaled)] = (0.9, 0.9, 0.9, 1.0)
+    return out
+
+
 @cached_figure
 def criteria_figure(rank_table: pd.DataFrame, summary_table: pd.DataFrame, path: Path) -> Path:
     """Methods (rows) × criteria (columns): colour = rank (dark = best), text = the mean."""
@@ -154,13 +164,13 @@ def criteria_figure(rank_table: pd.DataFrame, summary_table: pd.DataFrame, path:
     n_m, n_c = r.shape
     fig, ax = plt.subplots(figsize=(1.05 * n_c + 2.2, 0.38 * n_m + 1.6))
     ranks_arr = r.to_numpy(dtype=float)
-    ax.imshow(ranks_arr, cmap="viridis_r", vmin=1, vmax=max(n_m, 2), aspect="auto")
+    ax.imshow(rank_colours(ranks_arr, n_m), aspect="auto")
     for i in range(n_m):
         for j in range(n_c):
             val = v.iloc[i, j]
             text = "—" if pd.isna(val) else (f"{val:.0f}" if abs(val) >= 100 else f"{val:.2f}")
-            colour = "white" if ranks_arr[i, j] <= n_m / 2 else "black"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
+            colour = "white" if ranks_arr[i, j] <= n_m / 2 else "black"  # light text on the dark (best) half
+            ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
     ax.set_xticks(range(n_c), list(r.columns), rotation=35, ha="right", fontsize=8)
     ax.set_yticks(range(n_m), list(r.index), fontsize=8)
     ax.set_title("rank per criterion (dark = best); numbers: mean over images", fontsize=9)
@@ -196,6 +206,7 @@ class Chapter:
     gallery: Path
     csv: Path
     conclusion: Conclusion
+    identical: list[tuple[list[str], float]]  # methods whose maps are the same here, with the largest difference
 
 
 def prepare(session: Session) -> Chapter:
@@ -220,6 +231,7 @@ def prepare(session: Session) -> Chapter:
         gallery,
         csv,
         conclude(table, methods, s.sanity.threshold),
+        evaluation.identical_maps(session, [session.method(m) for m in methods], evaluation.images_for(session)),
     )
 
 

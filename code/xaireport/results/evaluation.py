@@ -144,6 +144,35 @@ def evaluate(session: Session, method: Method, image: LoadedImage) -> dict[str, 
     return session.cache.get_or_compute("evaluation", key, lambda: ({}, _measure(session, method, image)))[1]
 
 
+def identical_maps(
+    session: Session, methods: list[Method], images: list[LoadedImage], atol: float = 1e-5
+) -> list[tuple[list[str], float]]:
+    """Groups of methods whose maps (each scaled to a largest absolute value of 1) agree within ``atol`` on every
+    image, with the largest difference inside each group: methods that are the same method on this model (on a
+    head of global average pooling and one linear layer, HiResCAM's and XGradCAM's maps equal Grad-CAM's). Reads
+    the cached explanations."""
+
+    def scaled(m: Method, image: LoadedImage) -> np.ndarray:
+        a = np.asarray(explain(session, image, m).map, dtype=np.float64)
+        top = np.abs(a).max()
+        return a / top if top > 0 else a
+
+    maps = {m.name: [scaled(m, im) for im in images] for m in methods}
+    groups: list[list[str]] = []
+    for name in maps:
+        for g in groups:
+            if all(np.abs(a - b).max() <= atol for a, b in zip(maps[g[0]], maps[name])):
+                g.append(name)
+                break
+        else:
+            groups.append([name])
+    return [
+        (g, max(float(np.abs(a - b).max()) for m in g[1:] for a, b in zip(maps[g[0]], maps[m])))
+        for g in groups
+        if len(g) > 1
+    ]
+
+
 def images_for(session: Session) -> list[LoadedImage]:
     """The first ``evaluation.images`` images (unset: all on a GPU, chapter 5's CPU count on a CPU)."""
     s = session.settings

@@ -474,6 +474,7 @@ def test_two_runs_into_one_out_and_one_cache_never_collide(proj):
         for r in runs:
             _, err = r.communicate(timeout=300)
             assert r.returncode == 0, f"round {round_}: {err}"
+            assert "\r" not in err and "\x1b" not in err  # a log (a pipe) gets plain progress lines, no bar
         assert no_temp_files(out, proj / "cache"), f"round {round_}"
     assert np.load(out / "gradcam/coffee.npy").shape == (224, 224)
     from PIL import Image

@@ -68,5 +68,18 @@ def page_problems(site: Path, page: Path) -> list[str]:
     return problems
 
 
+#: A stylesheet rule that fetches from the network: ``@import url(https://…)``, ``@import "https://…"`` or
+#: ``url(https://…)`` (web fonts, images).
+REMOTE_CSS = re.compile(r"""@import\s+(?:url\()?\s*["']?(https?://[^"')\s;]+)|url\(\s*["']?(https?://[^"')\s]+)""")
+
+
+def stylesheet_problems(site: Path, css: Path) -> list[str]:
+    """One stylesheet of the site (a theme's CSS, not only the pages' inline styles): rules that load from the
+    network."""
+    text = css.read_text(encoding="utf-8", errors="replace")
+    return [f"{css.relative_to(site)}: loads {a or b} from the network" for a, b in REMOTE_CSS.findall(text)]
+
+
 def site_problems(site: Path) -> list[str]:
-    return [p for page in sorted(site.rglob("*.html")) for p in page_problems(site, page)]
+    pages = [p for page in sorted(site.rglob("*.html")) for p in page_problems(site, page)]
+    return pages + [p for css in sorted(site.rglob("*.css")) for p in stylesheet_problems(site, css)]

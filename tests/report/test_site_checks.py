@@ -60,3 +60,19 @@ def test_a_broken_reference_or_a_remote_script_in_a_real_render_fails_the_checks
     assert broken.returncode == 0  # Quarto renders it: only the checks stop it
     found = " | ".join(site_problems(tmp_path / "_site"))
     assert "index.html: shows '?@'" in found and "<script src=https://cdn.example.org/x.js> needs the network" in found
+
+
+def test_a_theme_stylesheet_that_loads_a_web_font_is_reported(tmp_path):
+    """Found by the browser test: cosmo's CSS imported Source Sans Pro from fonts.googleapis.com, which the page
+    checks (HTML only) did not see."""
+    from site_checks import site_problems
+
+    (tmp_path / "site_libs").mkdir()
+    (tmp_path / "site_libs/theme.css").write_text(
+        '@import url("https://fonts.googleapis.com/css2?family=Source+Sans+Pro&display=swap");'
+        "a{background:url(data:image/svg+xml,x)}"
+    )
+    (tmp_path / "site_libs/clean.css").write_text("a{background:url('data:image/png;base64,AAAA')} b{src:url(f.woff2)}")
+    assert site_problems(tmp_path) == [
+        "site_libs/theme.css: loads https://fonts.googleapis.com/css2?family=Source+Sans+Pro&display=swap from the network"
+    ]

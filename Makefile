@@ -14,10 +14,14 @@ setup: $(VENV)/.installed
 # override with `make setup TORCH_SPEC="torch torchvision"` to let pip choose.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
+# Quantus (test-only: chapter 6's measures are checked against it) is installed without its declared dependencies:
+# they would add opencv-python beside the opencv-python-headless that grad-cam and scikit-image use (two packages
+# for one cv2 module); every module Quantus imports is already installed.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH_SPEC) || $(PY) -m pip install --quiet torch torchvision
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps "quantus==0.6.0"
 	touch $@
 
 $(VENV)/bin/quarto:

@@ -114,3 +114,21 @@ def test_the_criteria_figure_draws_the_best_rank_darkest():
     luminance = colours[:, :3] @ np.array([0.2126, 0.7152, 0.0722])
     assert luminance[0] < 0.15 < luminance[1] < luminance[2] and luminance[2] > 0.8
     assert tuple(colours[3]) == (0.9, 0.9, 0.9, 1.0)
+
+
+def test_gini_equals_quantus_sparseness_on_a_real_map_and_a_signed_one(lite0, chelsea):
+    """Chapter 6's complexity measure against Quantus' own ``Sparseness`` (Quantus adds 1e-7 to every value before
+    the Gini index, hence the tolerance): on a Grad-CAM map of EfficientNet-Lite0 and on a signed random map."""
+    quantus = pytest.importorskip("quantus", reason="make setup installs Quantus (test-only, --no-deps)")
+    from xaireport.methods.registry import get
+    from xaireport.methods.tolerances import QUANTUS_SPARSENESS_ATOL
+
+    cam = get("gradcam").explain(lite0, chelsea, None, progress=False).map
+    signed = np.random.default_rng(0).normal(size=(32, 32))
+    for a in (cam, signed):
+        x = np.zeros((1, 3, *a.shape), np.float32)  # Sparseness reads only the attributions
+        q = quantus.Sparseness(disable_warnings=True)(
+            model=None, x_batch=x, y_batch=np.array([0]), a_batch=a[None, None].astype(np.float32), channel_first=True
+        )
+        assert q[0] == pytest.approx(ev.gini(a), abs=QUANTUS_SPARSENESS_ATOL)
+    assert 0.2 < ev.gini(cam) < 0.8  # a real CAM: neither uniform nor one pixel

@@ -8,3 +8,7 @@ CAM_MAP_ATOL = 1e-3
 #: Largest absolute difference between our LIME weights and the LIME tutorial pipeline's for the same seed
 #: (segments and masks are asserted equal).
 LIME_WEIGHTS_ATOL = 1e-5
+
+#: Largest absolute difference between chapter 6's Gini sparseness and Quantus' ``Sparseness`` on the same map
+#: (Quantus adds 1e-7 to every value first).
+QUANTUS_SPARSENESS_ATOL = 1e-6

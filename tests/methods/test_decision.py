@@ -41,6 +41,9 @@ def test_nan_images_are_dropped_and_counted_and_one_image_decides_nothing():
     one = decide([0.01], threshold=0.2)
     assert one.outcome == UNDECIDED and one.undecided_reason() == "not decided on 1 image"
     assert decide([np.nan, np.nan]).images == 0
+    assert one.not_decided() == "not decided on 1 image" and d.not_decided() == ""
+    flip = decide([-0.217, 0.471, 0.351], threshold=0.2)
+    assert flip.not_decided() == "not decided on 3 images" and flip.undecided_reason().startswith(flip.not_decided())
 
 
 def test_two_seeds_of_the_fixture_that_used_to_flip_never_disagree():

@@ -52,15 +52,20 @@ class Decision:
             text += f", seed means {f.format(min(self.seed_means))} to {f.format(max(self.seed_means))}"
         return text + ")"
 
-    def undecided_reason(self) -> str:
-        """Why there is no decision (empty when there is one)."""
+    def not_decided(self) -> str:
+        """``not decided on 3 images`` (``1 image``): the short form of :meth:`undecided_reason`, for a table cell or
+        a headline (empty when there is a decision)."""
         if self.decided:
             return ""
-        if self.images < 2:
-            return f"not decided on {self.images} image{'s' if self.images != 1 else ''}"
+        return f"not decided on {self.images} image{'s' if self.images != 1 else ''}"
+
+    def undecided_reason(self) -> str:
+        """Why there is no decision (empty when there is one): :meth:`not_decided` and its cause."""
+        if self.decided or self.images < 2:
+            return self.not_decided()
         if self.low <= self.threshold <= self.high:
-            return f"not decided on {self.images} images: the interval contains {self.threshold:g}"
-        return f"not decided on {self.images} images: the randomization seeds disagree"
+            return f"{self.not_decided()}: the interval contains {self.threshold:g}"
+        return f"{self.not_decided()}: the randomization seeds disagree"
 
 
 def _nanmean_columns(v: np.ndarray) -> np.ndarray:

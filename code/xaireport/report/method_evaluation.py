@@ -63,11 +63,11 @@ def changed_cost_settings(settings: Settings) -> list[tuple[str, object, object]
     (a profile fitting a time budget, or the reader's own choice): what the chapter must state."""
     from xaireport.settings import defaults
 
-    base = defaults()
+    base, current = defaults(), settings.as_dict()
     out = []
     for key in COST_SETTINGS:
         section, name = key.split(".")
-        value, default = getattr(getattr(settings, section), name), base[section][name]
+        value, default = current[section][name], base[section][name]
         if value != default:
             out.append((key, value, default))
     return out
@@ -245,8 +245,7 @@ def randomization_table(ch: Chapter) -> pd.DataFrame:
             "95% CI": [f"{d.low:.2f} to {d.high:.2f}" if d.images > 1 else "—" for d in decisions.values()],
             "seed means": [", ".join(f"{x:.2f}" for x in d.seed_means) for d in decisions.values()],
             "verdict": [
-                {BELOW: "passes", ABOVE: "fails"}.get(d.outcome, f"not decided on {d.images} images")
-                for d in decisions.values()
+                {BELOW: "passes", ABOVE: "fails"}.get(d.outcome) or d.not_decided() for d in decisions.values()
             ],
         }
     )

@@ -6,6 +6,12 @@ PY     := $(VENV)/bin/python
 PROFILE ?=
 QUARTO ?= $(shell command -v quarto 2>/dev/null || echo $(VENV)/bin/quarto)
 PYTEST_ARGS ?=
+# Every Quarto this Makefile starts (make report, make publish, and the render tests of make test) runs the
+# chapters with the project's own Python, whatever `python3` is first on PATH and whether or not .venv is
+# activated: Quarto otherwise takes the first python3 on PATH, which has no Jupyter and no xaireport.
+# Override on the command line (make report QUARTO_PYTHON=/path/to/python) to use another environment.
+QUARTO_PYTHON := $(abspath $(PY))
+export QUARTO_PYTHON
 
 .PHONY: setup report publish test lint types pytest format clean-cache
 setup: $(VENV)/.installed
@@ -30,8 +36,7 @@ $(VENV)/bin/quarto:
 # --execute-daemon 30: one kernel per page for both formats (Quarto turns the daemon off for whole-project
 # renders unless asked); the typst pass then reuses the html pass's kernel.
 report: setup $(if $(shell command -v quarto 2>/dev/null),,$(VENV)/bin/quarto)
-	QUARTO_PYTHON=$(abspath $(PY)) PATH=$(abspath $(VENV))/bin:$$PATH \
-		$(QUARTO) render $(if $(PROFILE),--profile $(PROFILE),) --execute-daemon 30
+	PATH=$(abspath $(VENV))/bin:$$PATH $(QUARTO) render $(if $(PROFILE),--profile $(PROFILE),) --execute-daemon 30
 
 # Publish a local render (make report first) to the gh-pages branch of this repository's origin, without
 # rendering again; the GitHub Actions workflow .github/workflows/publish.yml does the same on every push to main.

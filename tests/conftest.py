@@ -55,10 +55,11 @@ def smoke_site(root) -> Path:
     """The whole project rendered once per test session with real Quarto (smoke profile, both formats, the book):
     the site folder. Skips where no ``quarto`` is on PATH (``bash .ci/run`` builds one; see README)."""
     import shutil
-    import subprocess
+
+    from helpers import quarto_render
 
     if shutil.which("quarto") is None:
         pytest.skip("quarto is not installed here (bash .ci/run builds it from ../shared; see README, Tests)")
-    r = subprocess.run(["quarto", "render", "--profile", "smoke"], cwd=root, capture_output=True, text=True)
+    r = quarto_render(["--profile", "smoke"], root)
     assert r.returncode == 0, r.stderr[-3000:]
     return root / "_site-smoke"

@@ -42,21 +42,21 @@ def test_a_broken_reference_or_a_remote_script_in_a_real_render_fails_the_checks
     """What a chapter author could break, through real Quarto: a cross-reference to no label renders as
     ``?@fig-…`` (Quarto only warns) and an inline remote script stays in the page; the site checks that
     ``test_quarto_render_smoke`` runs over the report catch both, so either fails ``make test``."""
-    import subprocess
-
     from site_checks import site_problems
+
+    from helpers import quarto_render
 
     (tmp_path / "_quarto.yml").write_text("project:\n  type: website\nformat:\n  html:\n    html-math-method: mathml\n")
     (tmp_path / "index.qmd").write_text("---\ntitle: t\n---\n\nAs @fig-ok shows.\n\n![A figure](f.png){#fig-ok}\n")
     Image.new("RGB", (8, 8)).save(tmp_path / "f.png")
-    clean = subprocess.run(["quarto", "render"], cwd=tmp_path, capture_output=True, text=True)
+    clean = quarto_render([], tmp_path)
     assert clean.returncode == 0, clean.stderr[-2000:]
     assert site_problems(tmp_path / "_site") == []
     (tmp_path / "index.qmd").write_text(
         "---\ntitle: t\n---\n\nAs @fig-nonexistent shows.\n\n"
         '```{=html}\n<script src="https://cdn.example.org/x.js"></script>\n```\n'
     )
-    broken = subprocess.run(["quarto", "render"], cwd=tmp_path, capture_output=True, text=True)
+    broken = quarto_render([], tmp_path)
     assert broken.returncode == 0  # Quarto renders it: only the checks stop it
     found = " | ".join(site_problems(tmp_path / "_site"))
     assert "index.html: shows '?@'" in found and "<script src=https://cdn.example.org/x.js> needs the network" in found

@@ -176,42 +176,35 @@ class ComparisonSettings:
 
 @dataclass(frozen=True)
 class SanitySettings:
-    images: int | None = setting(None, at_least(1))
-    methods: list[str] = setting(["gradcam", "ablationcam", "scorecam", "lime"], _method())
+    """Chapter 5 (:mod:`xaireport.results.sanity`): model-parameter randomization."""
+
+    images: int | None = setting(None, at_least(1))  # the first N images (null: all)
+    methods: list[str] = setting(["gradcam", "ablationcam", "scorecam", "lime", "guided_backprop"], _method())
     lime_num_samples: int = setting(300, between(2, LIME_MAX_SAMPLES))
-    threshold: float = setting(0.2, between(0, 1))
+    # The verdict: the cascade step at which the top `within_blocks` blocks are random, decided on every image and
+    # seed against the null of unrelated maps (`reference: other-images`: the same randomized model's maps of the
+    # other images) with the margin `margin` (Fisher z), or against a fixed rank correlation (`reference: fixed`:
+    # `threshold`).
     within_blocks: int = setting(2, at_least(1))
+    reference: str = setting("other-images", one_of("other-images", "fixed"))
+    margin: float = setting(0.05, between(0, 2))
+    threshold: float = setting(0.2, between(0, 1))
     seeds: int = setting(3, between(1, 100))  # randomization seeds of the cascade (seed, seed + 1, ...)
-
-
-#: Every built-in method: chapter 6's default.
-ALL_METHODS = [
-    "gradcam",
-    "ablationcam",
-    "scorecam",
-    "gradcampp",
-    "xgradcam",
-    "hirescam",
-    "layercam",
-    "eigencam",
-    "lime",
-    "saliency",
-    "integrated_gradients",
-    "gradient_shap",
-    "guided_backprop",
-    "occlusion",
-]
+    controls: bool = setting(True)  # the two controls with known verdicts (Sobel edges must fail, noise must pass)
+    cascade_images: int = setting(1, between(0, 10_000))  # images run through every cascade step (first seed)
+    independent: bool = setting(False)  # also randomize each block alone (on the cascade images, first seed)
 
 
 @dataclass(frozen=True)
 class EvaluationSettings:
     """Chapter 6 (:mod:`xaireport.results.evaluation`)."""
 
-    methods: list[str] = setting(ALL_METHODS, _method())
-    images: int | None = setting(None, at_least(1))
+    methods: list[str] | None = setting(None, _method())  # null: every registered method (plug-ins included)
+    images: int | None = setting(None, at_least(1))  # the first N images (null: all)
     deletion_steps: int = setting(32, between(2, 1000))
     sensitivity_samples: int = setting(3, between(1, 200))
-    sensitivity_radius: float = setting(0.02, between(0, 1, open_low=True))
+    # max-sensitivity's noise: uniform within ± this, in the model's normalised input units (Quantus: 0.2)
+    sensitivity_radius: float = setting(0.1, between(0, 5, open_low=True))
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ def keys(lite0, root):
     from xaireport.methods.dissect.probe import ProbeSet
     from xaireport.methods.registry import METHODS
     from xaireport.results import activations, explanations, sanity
+    from xaireport.settings import SanitySettings
 
     img = load_image(root / "data/images/coffee.png")
     probe = ProbeSet("x", (), "digest")
@@ -45,7 +46,7 @@ def keys(lite0, root):
             "cam": explanations.explanation_key(lite0, img, METHODS["gradcam"], {}, None),
             "scorecam": explanations.explanation_key(lite0, img, METHODS["scorecam"], {}, None),
             "lime": explanations.explanation_key(lite0, img, METHODS["lime"], lime_params, None),
-            "sanity": sanity.sanity_key(lite0, [img], runs, 0, 5),
+            "sanity": sanity.sanity_key(lite0, [img], runs, [0], 5, SanitySettings()),
             "activations": activations.act_key(lite0, "layer4", probe, False),
         }
 

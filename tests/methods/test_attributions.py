@@ -50,6 +50,7 @@ def _captum(name: str, clf: Classifier, image: np.ndarray, target: int) -> np.nd
     elif name == "guided_backprop":
         with attributions.out_of_place(clf.model):
             a = GuidedBackprop(clf.model).attribute(x, target=target)
+        return a.detach()[0].abs().sum(dim=0).numpy()  # Adebayo et al.'s aggregation: sum of |a| over channels
     else:
         a = Occlusion(clf.model).attribute(
             x, sliding_window_shapes=(3, 56, 56), strides=(3, 56, 56), baselines=black, target=target
@@ -61,7 +62,10 @@ def _captum(name: str, clf: Classifier, image: np.ndarray, target: int) -> np.nd
 def test_each_attribution_equals_captum_on_a_small_cnn(tiny, chelsea, name):  # noqa: F811
     ours = explain(tiny, chelsea, name, progress=False, **OPTIONS[name])
     assert ours.map.shape == (224, 224) and ours.map.dtype == np.float32
-    assert ours.signed == (name != "saliency") and registry.get(name).function == name
+    assert ours.signed == (name not in ("saliency", "guided_backprop")) and registry.get(name).function == name
+    assert registry.get(name).signed == ours.signed
+    if not ours.signed:
+        assert ours.map.min() >= 0
     assert np.abs(ours.map - _captum(name, tiny, chelsea, ours.class_index)).max() <= ATOL
     assert np.abs(ours.map).max() > 0
 
@@ -112,7 +116,7 @@ def test_guided_backprop_rewrites_relu6_as_relu_and_restores_in_place_activation
     upstream = net.fc.weight[1].view(1, 4, 1, 1).expand_as(z) / 64  # d logit_1 / d relu6(z): mean over 8 x 8
     guided = torch.relu(upstream) * ((z > 0) & (z < 6))
     (by_hand,) = torch.autograd.grad(z, x, guided)
-    assert np.abs(ours.map - by_hand[0].sum(0).detach().numpy()).max() <= 1e-6
+    assert np.abs(ours.map - by_hand[0].abs().sum(0).detach().numpy()).max() <= 1e-6
     (plain,) = torch.autograd.grad(net(x)[0, 1], x)
-    assert np.abs(ours.map - plain[0].sum(0).detach().numpy()).max() > 1e-4  # ReLU6 was rewritten
+    assert np.abs(ours.map - plain[0].abs().sum(0).detach().numpy()).max() > 1e-4  # ReLU6 was rewritten
     assert net.act.inplace is True  # restored

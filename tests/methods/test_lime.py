@@ -146,3 +146,26 @@ def test_rows_built_in_the_workers_give_the_same_probabilities(lite0, chelsea):
     direct, built = fn(images), fn.from_rows(rows, segments, crop, fudged)
     assert built.shape == (21, 1000) and np.array_equal(built, direct)
     assert not np.allclose(built[0], built[1], atol=1e-3)  # different rows, different probabilities
+
+
+def test_superpixels_are_computed_once_per_image_and_seed(coffee, monkeypatch):
+    """LIME's segmentation depends on the image and the seed only: the sanity checks' randomized networks reuse it
+    (issue 34), and it equals lime's own quickshift call."""
+    from lime.wrappers.scikit_image import SegmentationAlgorithm
+
+    from xaireport.methods import lime as ours
+
+    crop = coffee[:96, :96].copy()
+    monkeypatch.setattr(ours, "_SEGMENTS", __import__("collections").OrderedDict())
+    calls = []
+    real = SegmentationAlgorithm.__call__
+    monkeypatch.setattr(SegmentationAlgorithm, "__call__", lambda self, img: calls.append(1) or real(self, img))
+    first = ours.segmenter(3)(crop)
+    again = ours.segmenter(3)(crop)
+    assert np.array_equal(first, again) and len(calls) == 1
+    other_seed = ours.segmenter(4)(crop)
+    assert len(calls) == 2 and other_seed.shape == first.shape
+    lime_own = SegmentationAlgorithm("quickshift", kernel_size=4, max_dist=200, ratio=0.2, random_seed=3)(crop)
+    assert np.array_equal(first, lime_own)
+    first[0, 0] = -1
+    assert ours.segmenter(3)(crop)[0, 0] != -1  # a caller cannot change the kept superpixels

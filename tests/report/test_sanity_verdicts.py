@@ -1,4 +1,5 @@
-"""Chapter 5's verdicts (``report/sanity_checks.verdicts``) decided with their uncertainty, on hand-made runs."""
+"""Chapter 5's verdicts (``results/sanity.verdicts``) against the null of unrelated maps, on hand-made runs, and
+its tables (``report/sanity_checks``); chapter 4's family claim."""
 
 from __future__ import annotations
 
@@ -6,42 +7,143 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xaireport.methods.sanity import Block
-from xaireport.report.sanity_checks import verdicts
-from xaireport.results.sanity import COLUMNS, SanityRun
+from xaireport.methods.sanity import Block, fisher_z
+from xaireport.results.sanity import COLUMNS, SanityRun, differences, edge_baseline, verdicts
+from xaireport.settings import SanitySettings
+
+ORDER = [Block("b1", ("b1",)), Block("b2", ("b2",))]
 
 
-def _run(per_step: dict[int, list], method: str = "gradcam", edges: float = 0.1) -> SanityRun:
-    """A run whose |rho| at ``step`` is ``per_step[step]``: per image, or per image a list over seeds."""
-    order = [Block(f"b{i}", (f"b{i}",)) for i in range(1, max(per_step) + 1)]
+def _run(matched: dict[str, list], null: dict[str, list], step: int = 2, edges: float = 0.1) -> SanityRun:
+    """A run at the verdict step ``step``: per method, per image the matched ρ and its null (a number, or a list
+    over seeds)."""
     rows = []
-    for step, values in per_step.items():
-        for i, v in enumerate(values):
-            for seed, x in enumerate(np.atleast_1d(v)):
-                rows.append([method, f"im{i}", seed, step, f"b{step}", x, x, 0.5, 0.5, edges, np.nan])
-    return SanityRun(order, [method], pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame(columns=COLUMNS))
+    for m, values in matched.items():
+        for i, (v, n) in enumerate(zip(values, null[m])):
+            for seed, (x, y) in enumerate(zip(np.atleast_1d(v), np.atleast_1d(n))):
+                base = dict(method=m, control=m.startswith("control:"), mode="cascade", image=f"im{i}", seed=seed)
+                rows.append({**base, "step": 0, "randomized": "", "spearman": 1.0, "spearman_null": 0.1,
+                             "spearman_abs": 1.0, "ssim": 1.0, "ssim_null": 0.2, "hog": 1.0, "hog_null": 0.1,
+                             "edges": edges, "jaccard": np.nan, "constant": False})  # fmt: skip
+                rows.append({**base, "step": step, "randomized": f"b{step}", "spearman": x, "spearman_null": y,
+                             "spearman_abs": abs(x), "ssim": 0.5, "ssim_null": 0.5, "hog": 0.3, "hog_null": 0.3,
+                             "edges": edges, "jaccard": np.nan, "constant": False})  # fmt: skip
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    seeds = sorted(table["seed"].unique().tolist())
+    return SanityRun(ORDER, list(matched), table, step, seeds)
 
 
-def test_the_issue_22_seed_that_used_to_fail_is_now_not_decided():
-    # seed 0, Grad-CAM, three images: the old rule (mean of signed values, 0.2017 >= 0.2) printed "fails"
-    run = _run({1: [-0.217, 0.471, 0.351], 2: [0.240, -0.200, 0.110], 3: [0.565, 0.579, 0.025]})
-    (v,) = verdicts(run, threshold=0.2, within=2)
-    assert v.outcome == "undecided" and not v.passes and v.step == 2
-    assert v.decision.undecided_reason() == "not decided on 3 images: the interval contains 0.2"
-    assert v.final == np.mean([0.565, 0.579, 0.025])  # |rho| at the last step, not the signed mean 0.004
+def test_a_map_that_keeps_only_what_unrelated_maps_share_passes_and_one_that_keeps_more_fails():
+    """Grad-CAM-like: ρ with its own trained map 0.30 against a null of 0.30 (unrelated maps of the method are as
+    similar): it passes, though the old rule (|ρ| against 0.2) would have failed it. Guided-Backprop-like: 0.95
+    against 0.10: it fails."""
+    run = _run(
+        {"coarse": [0.30, 0.31, 0.29, 0.30, 0.30], "edgy": [0.95, 0.96, 0.94, 0.95, 0.97]},
+        {"coarse": [0.30, 0.30, 0.30, 0.31, 0.29], "edgy": [0.10, 0.12, 0.08, 0.10, 0.11]},
+    )
+    coarse, edgy = verdicts(run, SanitySettings(margin=0.05))
+    assert coarse.outcome == "passes" and coarse.block == "b2" and abs(coarse.decision.mean) < 0.01
+    assert coarse.matched == pytest.approx(0.30, abs=0.005) and coarse.reference == pytest.approx(0.30, abs=0.005)
+    assert edgy.outcome == "fails" and edgy.decision.low > 0.05
+    want = np.mean(fisher_z([0.95, 0.96, 0.94, 0.95, 0.97]) - fisher_z([0.10, 0.12, 0.08, 0.10, 0.11]))
+    assert edgy.decision.mean == pytest.approx(want)
+    fixed = verdicts(run, SanitySettings(reference="fixed", threshold=0.2))
+    assert fixed[0].outcome == "fails" and fixed[0].reference == 0.2 and fixed[0].margin == 0.0
 
 
-def test_a_clear_drop_passes_and_a_clear_plateau_fails():
-    (v,) = verdicts(_run({1: [0.9, 0.92, 0.91], 2: [0.05, 0.06, 0.07]}), threshold=0.2, within=2)
-    assert v.outcome == "passes" and v.step == 2 and v.block == "b2"
-    assert v.decision.describe() == "0.06 (CI 0.04 to 0.08, 3 images)"
-    (v,) = verdicts(_run({1: [0.9, 0.92, 0.91], 2: [0.8, 0.82, 0.81], 3: [0.0, 0.01, 0.02]}), 0.2, 2)
-    assert v.outcome == "fails" and v.step == 2  # decided at the steps checked; step 3 is beyond within
+def test_seeds_are_averaged_within_each_image_on_the_z_scale():
+    matched = [[0.9, -0.3], [0.8, -0.2], [0.85, -0.25]]  # one seed high, one low, for every image
+    run = _run({"m": matched}, {"m": [[0.0, 0.0]] * 3})
+    d = differences(run, "m", SanitySettings())
+    assert d["im0"] == pytest.approx((fisher_z(0.9) + fisher_z(-0.3)) / 2)
+    (v,) = verdicts(run, SanitySettings())
+    assert v.decision.images == 3 and v.decision.seed_means == pytest.approx(
+        (np.mean(fisher_z([0.9, 0.8, 0.85])), np.mean(fisher_z([-0.3, -0.2, -0.25])))
+    )
 
 
-def test_constant_maps_are_counted_not_scored():
-    (v,) = verdicts(_run({1: [np.nan, 0.05, 0.06, 0.07]}), threshold=0.2, within=1)
-    assert v.outcome == "passes" and v.constant == 1 and v.decision.images == 3
+def test_a_map_that_is_the_same_for_every_image_is_tested_against_the_fixed_threshold():
+    """A centre bump (the same map whatever the image and the weights): unrelated maps are its own map, so the null
+    would call it unchanged-as-expected; it is tested against the fixed threshold instead, and fails."""
+    run = _run({"bump": [1.0, 1.0, 1.0]}, {"bump": [1.0, 1.0, 1.0]})
+    run.table.loc[run.table["step"] == 0, "spearman_null"] = 1.0  # trained maps of different images: identical
+    (v,) = verdicts(run, SanitySettings())
+    assert v.reference_kind == "fixed" and v.outcome == "fails" and v.reference == 0.2
+
+
+def test_one_rule_for_pass_and_fail_and_not_decided_in_between():
+    run = _run({"m": [0.5, -0.3, 0.2, 0.0]}, {"m": [0.1, 0.1, 0.1, 0.1]})  # a spread that decides nothing
+    (v,) = verdicts(run, SanitySettings())
+    assert v.outcome == "undecided" and v.decision.low < 0.05 < v.decision.high
+    assert v.decision.not_decided() == "not decided on 4 images"
+    assert 0 < v.detectable < 1 and v.calibration.draws == 2000 and v.calibration.images == 4
+
+
+def test_controls_are_decided_as_they_must_be():
+    """The edge control keeps its map under any weights (ρ clipped to 0.999: z = 3.8); the noise control is new noise
+    for every set of weights (ρ and null about 0, spread 1e-3)."""
+    rng = np.random.default_rng(0)
+    run = _run(
+        {"control:edges": [1.0] * 6, "control:noise": list(rng.normal(0, 0.004, 6))},
+        {"control:edges": [0.05, 0.1, 0.0, 0.2, 0.1, 0.1], "control:noise": list(rng.normal(0, 0.002, 6))},
+    )
+    edges, noise = verdicts(run, SanitySettings())
+    assert edges.outcome == "fails" and edges.control and noise.outcome == "passes" and noise.control
+    from xaireport.report.sanity_checks import label
+
+    assert label("control:edges") == "Sobel edges (control)" and label("gradcam") == "Grad-CAM"
+
+
+def test_verdict_table_and_seed_table():
+    from xaireport.report.sanity_checks import seed_table, verdict_table
+
+    run = _run({"gradcam": [[0.3, 0.2], [0.25, 0.35], [0.3, 0.3]]}, {"gradcam": [[0.1, 0.1]] * 3})
+    vs = verdicts(run, SanitySettings())
+    t = verdict_table(vs)
+    assert t.columns.tolist()[:4] == ["method", "ρ with own trained map", "reference ρ", "reference"]
+    assert t.loc[0, "reference"] == "null (other images)"
+    assert t.loc[0, "method"] == "Grad-CAM" and t.loc[0, "verdict"] in ("fails", "passes", "not decided on 3 images")
+    assert t.loc[0, "constant maps"] == "0 of 6"
+    s = seed_table(run)
+    assert s.columns.tolist() == ["method", "seed 0", "seed 1"]
+    assert s.loc[0, "seed 0"] == pytest.approx(np.mean(fisher_z([0.3, 0.25, 0.3])) - fisher_z(0.1))
+
+
+def test_jaccard_table_shows_lime_per_step_and_a_note_without_it():
+    from xaireport.report.sanity_checks import jaccard_table
+
+    rows = []
+    for step, block, jac in ((0, "", 1.0), (1, "b1", 0.25), (2, "b2", 0.5)):
+        rows.append(dict(method="lime", control=False, mode="cascade", image="a", seed=0, step=step,
+                         randomized=block, spearman=0.5, spearman_null=0.1, spearman_abs=0.5, ssim=0.5,
+                         ssim_null=0.1, hog=0.5, hog_null=0.1, edges=0.1, jaccard=jac, constant=False))  # fmt: skip
+    run = SanityRun(ORDER, ["lime"], pd.DataFrame(rows, columns=COLUMNS), 2, [0])
+    t = jaccard_table(run)
+    assert list(t.columns) == ["step", "randomized down to", "LIME top-k Jaccard"]
+    assert t["randomized down to"].tolist() == ["(trained)", "b1", "b2"]
+    assert t["LIME top-k Jaccard"].tolist() == [1.0, 0.25, 0.5]
+    no_lime = SanityRun(ORDER, ["gradcam"], pd.DataFrame(columns=COLUMNS), 2, [0])
+    assert list(jaccard_table(no_lime).columns) == ["note"]
+
+
+def test_edge_baseline_decides_whether_random_maps_follow_the_edges_more():
+    from xaireport.report.sanity_checks import edge_table
+
+    run = _run({"gradcam": [0.1, 0.1, 0.1]}, {"gradcam": [0.1, 0.1, 0.1]}, edges=0.1)
+    c = run.table
+    c.loc[c["step"] == 2, "edges"] = [0.50, 0.55, 0.60]  # every random map follows the edges more, per image
+    (e,) = edge_baseline(run)
+    assert e.trained == pytest.approx(0.1) and e.random == pytest.approx(0.55)
+    assert e.change.outcome == "above" and e.change.mean == pytest.approx(0.45)
+    c.loc[c["step"] == 2, "edges"] = [0.5, -0.3, 0.1]  # the images disagree
+    (e,) = edge_baseline(run)
+    assert e.change.outcome == "undecided"
+    assert edge_table([e]).columns.tolist() == [
+        "method",
+        "trained model",
+        "randomized (verdict step)",
+        "randomized − trained (per image)",
+    ]
 
 
 def test_chapter_4_family_claim_is_decided_from_per_image_gaps():
@@ -55,57 +157,3 @@ def test_chapter_4_family_claim_is_decided_from_per_image_gaps():
     assert decide(gaps + [0.01, -0.01, 0.0], 0.0).outcome == "above"
     assert family_gap(np.stack([np.eye(2)] * 3)).size == 0  # one CAM: nothing to compare
     assert decide([0.3, -0.3, 0.05], 0.0).outcome == "undecided"  # a sign flip across images decides nothing
-
-
-def test_jaccard_table_shows_lime_per_step_and_a_note_without_it():
-    from xaireport.report.sanity_checks import jaccard_table
-
-    rows = [
-        ["lime", "a", 0, 0, "", 1, 1, 1, 1, 0.1, 1.0],
-        ["lime", "b", 0, 0, "", 1, 1, 1, 1, 0.1, 1.0],
-        ["lime", "a", 0, 1, "fc", 0.1, 0.1, 0.5, 0.9, 0.1, 0.25],
-        ["lime", "b", 0, 1, "fc", 0.1, 0.1, 0.5, 0.9, 0.1, 0.75],
-        ["gradcam", "a", 0, 1, "fc", 0.1, 0.1, 0.5, 0.2, 0.1, np.nan],
-    ]
-    run = SanityRun([Block("fc", ("fc",))], ["gradcam", "lime"], pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame())
-    t = jaccard_table(run)
-    assert list(t.columns) == ["step", "randomized down to", "LIME top-k Jaccard"]
-    assert t["randomized down to"].tolist() == ["(trained)", "fc"] and t["LIME top-k Jaccard"].tolist() == [1.0, 0.5]
-    no_lime = SanityRun(run.order, ["gradcam"], pd.DataFrame(rows[4:], columns=COLUMNS), pd.DataFrame())
-    assert list(jaccard_table(no_lime).columns) == ["note"]
-
-
-def test_a_seed_that_disagrees_withholds_the_verdict_and_the_seed_table_shows_it():
-    # three images, two seeds at step 1: seed 0 well below 0.2, seed 1 at 0.25 on average
-    run = _run({1: [[0.05, 0.24], [0.06, 0.25], [0.07, 0.26]]})
-    (v,) = verdicts(run, threshold=0.2, within=1)
-    assert v.outcome == "undecided" and v.decision.seed_means == pytest.approx((0.06, 0.25))
-    assert "seeds disagree" in v.decision.undecided_reason() and "seed means 0.06 to 0.25" in v.decision.describe()
-    (alone,) = verdicts(_run({1: [0.05, 0.06, 0.07]}), threshold=0.2, within=1)
-    assert alone.outcome == "passes"  # seed 0 alone would have printed a pass
-
-    from xaireport.report.sanity_checks import seed_table
-
-    t = seed_table(run, within=1)
-    assert list(t.columns) == ["method", "step", "randomized down to", "seed 0", "seed 1"]
-    assert t.loc[0, "seed 0"] == pytest.approx(0.06) and t.loc[0, "seed 1"] == pytest.approx(0.25)
-
-
-def test_edge_baseline_decides_whether_random_maps_follow_the_edges_more():
-    from xaireport.report.sanity_checks import edge_baseline, edge_table
-
-    run = _run({0: [1.0, 1.0, 1.0], 1: [0.1, 0.1, 0.1]}, edges=0.1)
-    c = run.cascade
-    c.loc[c["step"] == 1, "edges"] = [0.50, 0.55, 0.60]  # every random map follows the edges more, per image
-    (e,) = edge_baseline(run)
-    assert e.trained == pytest.approx(0.1) and e.random == pytest.approx(0.55)
-    assert e.change.outcome == "above" and e.change.mean == pytest.approx(0.45)
-    c.loc[c["step"] == 1, "edges"] = [0.5, -0.3, 0.1]  # the images disagree
-    (e,) = edge_baseline(run)
-    assert e.change.outcome == "undecided"
-    assert edge_table([e]).columns.tolist() == [
-        "method",
-        "trained model",
-        "every block random",
-        "random − trained (per image)",
-    ]

@@ -20,9 +20,11 @@ def test_grad_cam_hirescam_and_xgradcam_are_one_method_on_a_pooled_linear_head(p
         "  classifier:\n    model: efficientnet-lite0\n"
     )
     from xaireport.results.evaluation import identical_maps
+    from xaireport.results.explanations import explain
 
     session = Session(load(profile="", project_dir=project))
     methods = session.methods(["gradcam", "gradcampp", "hirescam", "xgradcam", "saliency"], "methods")
-    ((group, diff),) = identical_maps(session, methods, session.images())
+    maps = {m.name: [explain(session, im, m).map for im in session.images()] for m in methods}
+    ((group, diff),) = identical_maps(maps)
     assert group == ["gradcam", "hirescam", "xgradcam"] and diff < 1e-5
-    assert identical_maps(session, methods[:2], session.images()) == []
+    assert identical_maps({k: maps[k] for k in ("gradcam", "gradcampp")}) == []

@@ -1,5 +1,5 @@
-"""``xaireport sanity``: model-parameter randomization checks (cascading and independent) for a folder of images
-(chapter 5's computation)."""
+"""``xaireport sanity``: model-parameter randomization checks for a folder of images (chapter 5's computation and
+verdicts: :mod:`xaireport.results.sanity`)."""
 
 from __future__ import annotations
 
@@ -41,26 +41,27 @@ def _sanity(args: argparse.Namespace) -> int:
     overrides["sanity.seeds"] = args.seeds
     session = session_from(args, {k: v for k, v in overrides.items() if v is not None})
     clf = prepare(args, session, out=args.out)
-    from xaireport.methods.registry import label
     from xaireport.methods.sanity import blocks
-    from xaireport.report import sanity_checks
-    from xaireport.results.sanity import run
+    from xaireport.report import sanity_checks  # figures and CSVs only (issue 35 moves them below report/)
+    from xaireport.results.sanity import run, verdicts
 
     blocks(clf)  # an architecture without a known cascade order fails before any work
     s = session.settings
     checks = run(session, images=session.images())
     args.out.mkdir(parents=True, exist_ok=True)
-    sanity_checks.save_all(checks, args.out)
+    written = sanity_checks.save_all(checks, args.out)
     sanity_checks.cascade_figure(checks, args.out / "cascade.png")
     sanity_checks.curve_figure(checks, args.out / "curves.png")
-    for v in sanity_checks.verdicts(checks, s.sanity.threshold, s.sanity.within_blocks):
-        outcome = v.decision.undecided_reason() if v.outcome == "undecided" else v.outcome
+    for v in verdicts(checks, s.sanity):
+        outcome = v.outcome if v.outcome != "undecided" else v.decision.undecided_reason()
         print(
-            f"{label(v.method)}: {outcome} (threshold {s.sanity.threshold}; mean |ρ| with the top {v.step} "
-            f"block(s) random: {v.decision.describe()}; every block random: {v.final:.2f})"
+            f"{sanity_checks.label(v.method)}: {outcome} (top {v.step} block(s) random; ρ with its own trained map "
+            f"{v.matched:.2f}, null {v.reference:.2f}; difference (z) {v.decision.describe()}, margin {v.margin:g}; "
+            f"detects a residual ρ of {v.detectable:.2f} with 80% power)"
         )
+    files = ", ".join(p.name for p in written.values())
     print(
-        f"wrote cascade.csv, independent.csv, cascade.png and curves.png for {len(session.images())} images × "
-        f"{len(s.sanity.methods)} methods × {len(checks.order)} blocks × {s.sanity.seeds} seeds to {args.out}"
+        f"wrote {files}, cascade.png and curves.png for {len(session.images())} images × "
+        f"{len(s.sanity.methods)} methods × {s.sanity.seeds} seeds to {args.out}"
     )
     return 0

@@ -11,12 +11,15 @@ them: one function per method, registered in :mod:`xaireport.methods.registry` w
 * **Guided Backprop** (Springenberg et al., 2015): the gradient with every ReLU-family activation's backward pass
   letting through only positive gradients. Captum hooks ``nn.ReLU`` modules only; here ``nn.ReLU6`` (MobileNet and
   EfficientNet-Lite) is hooked the same way, and in-place activations run out of place while the hooks are set
-  (a backward hook cannot see an in-place output).
+  (a backward hook cannot see an in-place output). A pixel's value is the sum over the colour channels of the
+  absolute attributions, as Adebayo et al. (2018) aggregate it for their sanity checks (the ``saliency``
+  library's ``VisualizeImageGrayscale``): unsigned.
 * **Occlusion** (Zeiler & Fergus, 2014): the drop of the class logit when a ``window`` × ``window`` patch, slid with
   ``stride``, is replaced by the baseline; each pixel averages the patches that cover it.
 
 Every map is at the model's input resolution, aligned with ``classifier.crop(image)``. Saliency's is in [0, 1];
-the others are signed (the sum over the colour channels of the attribution), in the units of the logit.
+Guided Backprop's the sum of absolute values over the colour channels; the others are signed (the sum over the
+colour channels of the attribution), in the units of the logit.
 ``baseline``: ``black`` (the black image, normalised as the model normalises its input) or ``mean`` (zeros of
 the normalised input: the dataset's mean colour).
 """
@@ -58,15 +61,20 @@ def _explain(
     target: int | None,
     attribute: Callable[[torch.Tensor, int], torch.Tensor],
     signed: bool = True,
+    reduce: str = "sum",
 ) -> Explanation:
+    """``reduce`` over the colour channels: ``sum`` (signed), ``abs_sum`` (Σ|a|, unsigned) or ``abs_max`` (max |a|,
+    scaled to [0, 1]: Saliency)."""
     x = classifier.preprocess(image)
     index, score = target_index(classifier, x, target)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Captum's notes on hooks and on requires_grad
         attr = attribute(x, index).detach()[0].float().cpu().numpy()
-    if signed:
+    if reduce == "sum":
         m = attr.sum(axis=0)
+    elif reduce == "abs_sum":
+        m = np.abs(attr).sum(axis=0)
     else:
         m = np.abs(attr).max(axis=0)
         top = m.max()
@@ -89,7 +97,13 @@ def saliency(
 
     method = Saliency(classifier.model)
     return _explain(
-        "saliency", classifier, image, target, lambda x, t: method.attribute(x, target=t, abs=True), signed=False
+        "saliency",
+        classifier,
+        image,
+        target,
+        lambda x, t: method.attribute(x, target=t, abs=True),
+        signed=False,
+        reduce="abs_max",
     )
 
 
@@ -164,7 +178,7 @@ def guided_backprop(
         with out_of_place(classifier.model):
             return method.attribute(x, target=t)
 
-    return _explain("guided_backprop", classifier, image, target, attribute)
+    return _explain("guided_backprop", classifier, image, target, attribute, signed=False, reduce="abs_sum")
 
 
 def occlusion(

@@ -1,21 +1,22 @@
 """Chapter 6's measures of an explanation method, beyond ROAD (:mod:`.faithfulness`) and the cascading
 randomization (:mod:`.sanity`): each a function of maps and model outputs, tested on hand-computed values.
 
-* :func:`deletion_insertion` — faithfulness, RISE's causal metrics (Petsiuk et al., 2018): pixels are deleted
-  (set to black) or inserted (into a blurred copy) in the map's order, most relevant first, and the area under
-  the class probability is taken over the fraction changed. Deletion: lower is more faithful; insertion: higher.
+* :func:`causal_auc` — faithfulness, RISE's causal metrics (Petsiuk et al., 2018) as RISE's code makes them:
+  pixels are deleted (set to its substrate ``zeros_like`` of the normalised input: the dataset's mean colour) or
+  inserted (into the input blurred by its ``gkern(11, 5)`` kernel) in the map's order, most relevant first, and
+  the area under the class probability is taken over the fraction changed. Deletion: lower is more faithful;
+  insertion: higher.
 * :func:`max_sensitivity` — robustness (Yeh et al., 2019, as Quantus' ``MaxSensitivity``): the largest relative
-  change ‖Φ(x) − Φ(x + δ)‖ / ‖Φ(x)‖ (Frobenius norms of max-normalised maps) over uniform noise draws δ.
+  change ‖Φ(x) − Φ(x + δ)‖ / ‖Φ(x)‖ (Frobenius norms of max-normalised maps) over uniform noise draws δ on the
+  model's input (``xaireport.results.measures``).
 * :func:`random_logit_similarity` — model dependence (Sixt et al., 2020, as Quantus' ``RandomLogit``): the
-  similarity of the map for the explained class to the map for a random other class; a map that does not depend
-  on the class scores 1.
+  similarity of the map for the explained class to the map for a random other class (drawn per image); a map that
+  does not depend on the class scores 1.
 * :func:`gini` — complexity, sparseness (Chalasani et al., 2020, as Quantus' ``Sparseness``): the Gini index of the
   map's absolute values (0: uniform, → 1: all on few pixels), the definition chapter 2 uses.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
@@ -38,70 +39,80 @@ def gini(m: np.ndarray) -> float:
     return float(((2 * np.arange(1, n + 1) - n - 1) * x).sum() / (n * total))
 
 
-def blur(crop: np.ndarray, sigma: float = 5.0) -> np.ndarray:
-    """RISE's insertion substrate: the crop blurred by a Gaussian (σ = 5 pixels, RISE's ``klen=11, ksig=5``)."""
+def rise_kernel(klen: int = 11, nsig: float = 5.0) -> np.ndarray:
+    """RISE's blur kernel (``gkern`` of Petsiuk et al.'s code): a centred delta on a ``klen`` × ``klen`` grid
+    filtered by scipy's ``gaussian_filter`` with σ = ``nsig`` (its default ``reflect`` border, as RISE calls it)."""
     from scipy.ndimage import gaussian_filter
 
-    return np.clip(gaussian_filter(crop.astype(np.float64), sigma=(sigma, sigma, 0)), 0, 255).round().astype(np.uint8)
+    delta = np.zeros((klen, klen))
+    delta[klen // 2, klen // 2] = 1.0
+    return gaussian_filter(delta, nsig)
 
 
-def causal_images(crop: np.ndarray, saliency: np.ndarray, steps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The ``steps + 1`` deletion and insertion images (fractions 0, 1/steps, …, 1 of the pixels changed, most
-    relevant first by ``saliency``, ties in a seeded random order), each ``(steps + 1) × H × W × 3`` uint8."""
-    h, w = saliency.shape
-    order = ranking(saliency, seed)
-    start_del, start_ins = crop.reshape(h * w, 3), blur(crop).reshape(h * w, 3)
-    deletion = np.empty((steps + 1, h * w, 3), np.uint8)
-    insertion = np.empty((steps + 1, h * w, 3), np.uint8)
-    for i in range(steps + 1):
+def blur(x, klen: int = 11, nsig: float = 5.0):
+    """RISE's insertion substrate: the normalised input (N×3×H×W tensor) convolved channel by channel with
+    :func:`rise_kernel`, zero padding (``nn.functional.conv2d(x, gkern(11, 5), padding=11 // 2)``)."""
+    import torch
+
+    k = torch.from_numpy(rise_kernel(klen, nsig).astype(np.float32)).to(x.device)
+    weight = torch.zeros(3, 3, klen, klen, device=x.device)
+    for c in range(3):
+        weight[c, c] = k
+    return torch.nn.functional.conv2d(x.float(), weight, padding=klen // 2)
+
+
+def causal_inputs(x, saliency: np.ndarray, mode: str, steps: int, seed: int = 0):
+    """The ``steps + 1`` inputs of RISE's causal metric on the normalised input ``x`` (1×3×H×W): fractions 0,
+    1/steps, …, 1 of the pixels changed, most relevant first by ``saliency`` (ties in a seeded random order).
+    ``deletion`` sets them to RISE's substrate ``torch.zeros_like`` (the dataset's mean colour in normalised
+    units); ``insertion`` starts from :func:`blur` and copies them in."""
+    import torch
+
+    if mode not in ("deletion", "insertion"):
+        raise ValueError(f"mode must be deletion or insertion, got {mode!r}")
+    _, c, h, w = x.shape
+    order = torch.from_numpy(np.array(ranking(saliency, seed), dtype=np.int64))
+    image = x[0].reshape(c, h * w)
+    substrate = torch.zeros_like(image) if mode == "deletion" else blur(x)[0].reshape(c, h * w)
+    start, finish = (image, substrate) if mode == "deletion" else (substrate, image)
+    out = start.expand(steps + 1, c, h * w).clone()
+    for i in range(1, steps + 1):
         k = int(round(i / steps * h * w))
-        d, ins = start_del.copy(), start_ins.copy()
-        d[order[:k]] = 0
-        ins[order[:k]] = start_del[order[:k]]
-        deletion[i], insertion[i] = d, ins
-    return deletion.reshape(steps + 1, h, w, 3), insertion.reshape(steps + 1, h, w, 3)
+        idx = order[:k]
+        out[i][:, idx] = finish[:, idx]
+    return out.reshape(steps + 1, c, h, w)
 
 
 def auc(probabilities: np.ndarray) -> float:
-    """Area under a probability curve sampled at equally spaced fractions of [0, 1] (trapezoid rule)."""
+    """Area under a probability curve sampled at equally spaced fractions of [0, 1] (trapezoid rule; RISE's
+    ``auc``)."""
     p = np.asarray(probabilities, dtype=np.float64)
     return float(((p[:-1] + p[1:]) / 2).mean())
 
 
-def deletion_insertion(
-    probability: Callable[[np.ndarray], np.ndarray], crop: np.ndarray, saliency: np.ndarray, steps: int, seed: int = 0
-) -> tuple[float, float]:
-    """(deletion AUC, insertion AUC) of ``saliency`` on ``crop``; ``probability``: a batch of crops → the explained
-    class's probability for each."""
-    deletion, insertion = causal_images(crop, saliency, steps, seed)
-    p = probability(np.concatenate([deletion, insertion]))
-    return auc(p[: steps + 1]), auc(p[steps + 1 :])
+def causal_auc(model, x, saliency: np.ndarray, class_index: int, mode: str, steps: int, seed: int = 0) -> float:
+    """RISE's deletion or insertion AUC of ``saliency`` for ``class_index`` (softmax probability), the inputs of
+    :func:`causal_inputs` run through ``model`` in batches of 16."""
+    import torch
+
+    batch = causal_inputs(x, saliency, mode, steps, seed)
+    probs = []
+    with torch.inference_mode():
+        for i in range(0, len(batch), 16):
+            logits = model(batch[i : i + 16].to(x.device))
+            probs.append(torch.softmax(logits.float(), dim=1)[:, class_index].cpu().numpy())
+    return auc(np.concatenate(probs))
 
 
-def uniform_noise(image: np.ndarray, radius: float, rng: np.random.Generator) -> np.ndarray:
-    """The image plus uniform noise in [−radius, radius] of the 0–255 range, rounded and clipped to uint8."""
-    noise = rng.uniform(-radius, radius, image.shape) * 255
-    return np.clip(image.astype(np.float64) + noise, 0, 255).round().astype(np.uint8)
-
-
-def max_sensitivity(
-    explain: Callable[[np.ndarray], np.ndarray],
-    image: np.ndarray,
-    samples: int,
-    radius: float,
-    seed: int = 0,
-    base: np.ndarray | None = None,
-) -> float:
-    """max over ``samples`` noisy copies of ‖Φ(x) − Φ(x + δ)‖ / ‖Φ(x)‖ of the max-normalised maps (``explain``: an
-    image → its map); ``nan`` when the map of ``image`` is zero. ``base``: Φ(x) when already computed (as Quantus
-    takes the explanation under test, ``a_batch``); otherwise ``explain(image)``."""
-    base = normalise(explain(image) if base is None else base)
-    denominator = np.linalg.norm(base)
-    if denominator == 0:
+def max_sensitivity(noisy: list[np.ndarray], base: np.ndarray) -> float:
+    """max over the maps of noisy inputs of ‖Φ(x) − Φ(x + δ)‖ / ‖Φ(x)‖ (Frobenius norms of max-normalised maps,
+    Quantus' ``MaxSensitivity``); ``base`` is Φ(x) (Quantus takes the explanation under test, ``a_batch``); ``nan``
+    when it is zero or there is no noisy map."""
+    b = normalise(base)
+    denominator = np.linalg.norm(b)
+    if denominator == 0 or not noisy:
         return float("nan")
-    rng = np.random.default_rng(seed)
-    changes = [np.linalg.norm(base - normalise(explain(uniform_noise(image, radius, rng)))) for _ in range(samples)]
-    return float(max(changes) / denominator)
+    return float(max(np.linalg.norm(b - normalise(m)) for m in noisy) / denominator)
 
 
 def random_logit_similarity(explained: np.ndarray, other: np.ndarray) -> float:

@@ -257,8 +257,10 @@ register(
         _ATTR,
         supports=frozenset({"cnn"}),
         cost="1 forward + 1 backward pass",
-        signed=True,
-        notes={"activations": "nn.ReLU and nn.ReLU6 (Captum: nn.ReLU only)"},
+        notes={
+            "activations": "nn.ReLU and nn.ReLU6 (Captum: nn.ReLU only)",
+            "channels": "sum of absolute values (Adebayo et al. 2018)",
+        },
         reference="springenberg2015guided",
         function="guided_backprop",
     )

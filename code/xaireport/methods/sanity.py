@@ -253,3 +253,154 @@ def similarities(trained: np.ndarray, other: np.ndarray) -> dict[str, float]:
         "ssim": ssim(trained, other),
         "hog": hog_similarity(trained, other),
     }
+
+
+# --- A null from unrelated maps (issue 33) ---------------------------------------------------------------------
+
+#: Rank correlations are clipped to ±Z_CLIP before Fisher's z: a map equal to the trained one has ρ = 1 (z = ∞).
+Z_CLIP = 0.999
+
+
+def nanmean(a: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """``np.nanmean`` without its warning: a row without any value is NaN (an image whose trained map is constant)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=axis)
+
+
+def fisher_z(r: np.ndarray | float) -> np.ndarray:
+    """Fisher's z = artanh(ρ) of rank correlations clipped to ±:data:`Z_CLIP` (NaN stays NaN): on this scale
+    correlations of different maps can be averaged and differenced, and ρ below 0.2 changes by under 0.01."""
+    return np.arctanh(np.clip(np.asarray(r, dtype=np.float64), -Z_CLIP, Z_CLIP))
+
+
+def _rank_rows(maps: list[np.ndarray]) -> np.ndarray:
+    """Each map's pixel ranks (ties averaged), centred and scaled to unit norm, one row per map: the dot product of
+    two rows is their Spearman ρ. A constant map's row is NaN."""
+    from scipy.stats import rankdata
+
+    rows = np.stack([np.asarray(m, dtype=np.float64).ravel() for m in maps])
+    ranks = rankdata(rows, axis=1)
+    ranks -= ranks.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(ranks, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norms > 0, ranks / norms, np.nan)
+
+
+def spearman_matrix(a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+    """Spearman ρ of every map of ``a`` (rows) with every map of ``b`` (columns), all of one shape; NaN where either
+    is constant. Equal to :func:`xaireport.methods.agreement.spearman` pair by pair (tested)."""
+    return np.clip(_rank_rows(a) @ _rank_rows(b).T, -1.0, 1.0)
+
+
+def hog_descriptor(m: np.ndarray) -> np.ndarray:
+    """The HOG descriptor :func:`hog_similarity` compares (of the min-max scaled map)."""
+    from skimage.feature import hog
+
+    cell = max(1, min(16, min(np.shape(m)) // 3))
+    return hog(unit_range(m), pixels_per_cell=(cell, cell))
+
+
+def is_constant(m: np.ndarray) -> bool:
+    a = np.asarray(m)
+    return bool(a.min() == a.max())
+
+
+@dataclass(frozen=True)
+class NullComparison:
+    """One method's randomized maps against its trained maps, image by image, with the null of unrelated maps.
+
+    For image ``i`` and randomization seed ``s``: ``matched[i, s]`` is the similarity of the randomized map
+    ``R[i, s]`` to the trained map ``T[i]``; ``null[i, s]`` the mean similarity of ``T[i]`` to the randomized maps of
+    the *other* images under the same randomization, ``R[j, s]`` for ``j ≠ i`` (same method, same random weights,
+    only the image link broken); ``trained_null[i]`` the mean similarity of ``T[i]`` to the trained maps of the
+    other images. Correlations (Spearman, HOG) are averaged on Fisher's z scale and stored back as ρ; SSIM as is.
+    A randomized map that is constant has changed completely: its similarity is 0 (counted in ``constant``). An
+    image whose trained map is constant has nothing to compare: NaN (counted in ``dropped``)."""
+
+    measure: str  # "spearman", "ssim" or "hog"
+    matched: np.ndarray  # images × seeds
+    null: np.ndarray  # images × seeds
+    trained_null: np.ndarray  # images
+    constant: int
+    dropped: int
+
+    @property
+    def correlation(self) -> bool:
+        return self.measure != "ssim"
+
+    def scale(self, v: np.ndarray) -> np.ndarray:
+        """Values on the scale they are averaged and differenced on (Fisher's z for correlations)."""
+        return fisher_z(v) if self.correlation else np.asarray(v, dtype=np.float64)
+
+    def differences(self) -> np.ndarray:
+        """Per image: the matched similarity minus its null, each averaged over the seeds (on :meth:`scale`): what
+        the randomized map still shares with its own trained map beyond what unrelated maps share with it."""
+        return nanmean(self.scale(self.matched), axis=1) - nanmean(self.scale(self.null), axis=1)
+
+
+def _similarity_matrix(measure: str, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+    if measure == "spearman":
+        return spearman_matrix(a, b)
+    if measure == "hog":
+        return spearman_matrix([hog_descriptor(m) for m in a], [hog_descriptor(m) for m in b])
+    if measure == "ssim":
+        return np.array([[ssim(x, y) if not (is_constant(x) or is_constant(y)) else np.nan for y in b] for x in a])
+    raise ValueError(f"unknown similarity {measure!r}")
+
+
+def null_comparison(trained: list[np.ndarray], randomized: list[list[np.ndarray]], measure: str) -> NullComparison:
+    """:class:`NullComparison` of ``randomized[s][i]`` (seed ``s``, image ``i``) against ``trained[i]``."""
+    n = len(trained)
+    seeds = len(randomized)
+    trained_constant = np.array([is_constant(t) for t in trained])
+    matched = np.full((n, seeds), np.nan)
+    null = np.full((n, seeds), np.nan)
+    constant = 0
+    off = ~np.eye(n, dtype=bool)
+    for s, maps in enumerate(randomized):
+        if len(maps) != n:
+            raise ValueError(f"seed {s}: {len(maps)} randomized maps for {n} trained maps")
+        sim = _similarity_matrix(measure, trained, maps)  # [i, j]: T[i] against R[j, s]
+        flat = np.array([is_constant(m) for m in maps])
+        constant += int(flat.sum())
+        sim[:, flat] = 0.0  # a constant randomized map: changed completely
+        sim[trained_constant, :] = np.nan
+        matched[:, s] = np.diag(sim)
+        if n > 1:
+            scaled = fisher_z(sim) if measure != "ssim" else sim
+            mean = nanmean(np.where(off, scaled, np.nan), axis=1)
+            null[:, s] = np.tanh(mean) if measure != "ssim" else mean
+    trained_null = np.full(n, np.nan)
+    if n > 1:
+        tt = _similarity_matrix(measure, trained, trained)
+        tt[trained_constant, :] = np.nan
+        tt[:, trained_constant] = np.nan
+        scaled = fisher_z(tt) if measure != "ssim" else tt
+        mean = nanmean(np.where(off, scaled, np.nan), axis=1)
+        trained_null = np.tanh(mean) if measure != "ssim" else mean
+    return NullComparison(measure, matched, null, trained_null, constant, int(trained_constant.sum()))
+
+
+# --- Controls with known answers (issue 34) --------------------------------------------------------------------
+
+#: Explanations with a known verdict, shown beside the methods: ``edges`` ignores the model (the Sobel edge map of
+#: the input, the paper's edge detector: it must fail), ``noise`` is independent noise for every set of weights (it
+#: must pass).
+CONTROLS = {
+    "edges": "Sobel edges (control: ignores the model)",
+    "noise": "independent noise (control: new noise for every set of weights)",
+}
+
+
+def control_map(name: str, crop: np.ndarray, weights_id: str, image_digest: str) -> np.ndarray:
+    """The map of control ``name`` (:data:`CONTROLS`) for an image (its model-size ``crop`` and file digest) under
+    the weights ``weights_id``."""
+    if name == "edges":
+        return edge_map(crop).astype(np.float32)
+    if name == "noise":
+        seed = int.from_bytes(hashlib.sha256(f"{weights_id}|{image_digest}".encode()).digest()[:8], "little")
+        return np.random.default_rng(seed).random(np.shape(crop)[:2], dtype=np.float32)
+    raise ValueError(f"unknown control {name!r}: choose from {', '.join(CONTROLS)}")

@@ -12,9 +12,10 @@ import pandas as pd
 
 from xaireport.core.fileio import save_csv
 from xaireport.images import LoadedImage
-from xaireport.methods.decision import ABOVE, BELOW, Decision, decide
+from xaireport.methods.decision import ABOVE, BELOW, decide
 from xaireport.methods.evaluation import gini
 from xaireport.methods.explanations import Explanation
+from xaireport.methods.ranking import Ranking, rank_methods
 from xaireport.methods.registry import label, names
 from xaireport.outputs import overlay, write_map_outputs
 from xaireport.report.figures import cached_figure, image_grid, save_figure
@@ -149,25 +150,28 @@ def save_all(runs: list[CamRun], figures_dir: Path, results_dir: Path) -> None:
 
 @dataclass
 class RankingVerdict:
-    """Whether the most faithful method beats the least faithful one on these images: the per-image ROAD
-    differences (best − worst) decided with :func:`~xaireport.methods.decision.decide` against 0."""
+    """Chapter 2's faithfulness ranking on ROAD, with the tests behind it (:func:`xaireport.methods.ranking.
+    rank_methods`: Friedman over the methods, then Holm-corrected paired t-tests against the best mean)."""
 
-    best: pd.Series
-    worst: pd.Series
-    gap: float  # best − worst mean ROAD
-    decision: Decision
+    best: pd.Series  # the summary row with the highest mean ROAD
+    worst: pd.Series  # the summary row with the lowest
+    ranking: Ranking
 
     @property
-    def reliable(self) -> bool:
-        return self.decision.outcome == ABOVE
+    def outcome(self) -> str:
+        """``best``, ``among the best`` or ``no ranking``."""
+        return self.ranking.outcome
+
+    @property
+    def among_best(self) -> list[str]:
+        return self.ranking.among_best
 
 
 def ranking_verdict(summary: pd.DataFrame, table: pd.DataFrame) -> RankingVerdict:
     """``summary``: :func:`faithfulness_summary` (ranked); ``table``: :func:`faithfulness_table` (per image)."""
     best, worst = summary.iloc[0], summary.iloc[-1]
-    wide = table.pivot(index="image", columns="method", values="ROAD")
-    diff = (wide[best["method"]] - wide[worst["method"]]).to_numpy()
-    return RankingVerdict(best, worst, float(best["ROAD"] - worst["ROAD"]), decide(diff, 0.0))
+    wide = table.pivot(index="image", columns="method", values="ROAD")[list(summary["method"])]
+    return RankingVerdict(best, worst, rank_methods(wide, "higher"))
 
 
 def tabs_markdown(runs: list[CamRun], report, figures_dir: Path) -> str:

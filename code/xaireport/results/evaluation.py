@@ -1,16 +1,21 @@
-"""Chapter 6's computation, cached per method and image (adding a method computes that method only): every
-measure of :mod:`xaireport.methods.evaluation`, ROAD (:mod:`xaireport.results.faithfulness`) and chapter 5's
-randomization test, for one method's explanation of one image.
+"""Chapter 6's computation: every registered measure (:mod:`xaireport.methods.measures`) of every evaluated method
+on every image, cached one value per method, image and measure (adding a method or a measure computes just that).
 
-The explanations themselves go through the explanation cache, so chapter 2's CAMs, chapter 3's LIME and chapter 5's
-randomized maps are reused, not recomputed. Chapter 5's rule, applied here per method: the top
-``sanity.within_blocks`` blocks are re-initialised (chapter 5's cascade step, with each of its ``sanity.seeds``
-seeds and its explainer settings, e.g. LIME with ``sanity.lime_num_samples``) and the map's |ρ| with the trained
-map is recorded per seed.
+* The methods' explanations go through the explanation cache, so chapter 2's CAMs, chapter 3's LIME and chapter 5's
+  randomized maps are reused, not recomputed.
+* **Methods that are the same method here** — maps equal within :data:`IDENTICAL_ATOL` on every image (on a head
+  of global average pooling and one linear layer, HiResCAM's and XGradCAM's maps are Grad-CAM's) — are evaluated
+  once: one row, labelled with every name (``Grad-CAM = HiResCAM = XGradCAM``), with the first one's values for
+  every measure of the map; the cost is measured for each and averaged per image. So they share every value and
+  every rank, and the rankings do not count one method three times.
+* The randomization measure is chapter 5's test, run for every evaluated method with chapter 5's settings (the
+  verdict step, its seeds, its null): :func:`xaireport.results.sanity.run` with ``figures=False``, whose
+  randomized networks are built once per seed and explain every method and image.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,181 +24,181 @@ import pandas as pd
 from xaireport.core import progress
 from xaireport.core.cache import make_key
 from xaireport.images import LoadedImage
+from xaireport.methods import measures as measure_registry
+from xaireport.methods.explanations import Explanation
 from xaireport.models.description import real
 from xaireport.results.explanations import explain, options
-from xaireport.results.faithfulness import cached_faithfulness
 from xaireport.results.keys import model_parts
-from xaireport.results.sanity import explainers, image_count, seed_list
 
 if TYPE_CHECKING:
+    from xaireport.methods.measures import Measure
     from xaireport.methods.registry import Method
-    from xaireport.models import Classifier
+    from xaireport.results.measures import ImageContext
+    from xaireport.results.sanity import SanityRun, Verdict
     from xaireport.session import Session
 
-#: The per-image measures, in the order of the chapter's tables.
-MEASURES = [
-    "road",
-    "deletion",
-    "insertion",
-    "randomized_rho",
-    "random_logit_ssim",
-    "max_sensitivity",
-    "gini",
-    "seconds",
-    "peak_mb",
-]
+#: Two methods are the same method on this model when their maps, each scaled to a largest absolute value of 1,
+#: differ by at most this on every image.
+IDENTICAL_ATOL = 1e-5
 
 
-def probability(classifier: Classifier, index: int, batch: int = 16):
-    """A batch of model-size uint8 crops → the softmax probability of class ``index`` for each."""
-    import torch
-
-    def fn(crops: np.ndarray) -> np.ndarray:
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(crops), batch):
-                logits = classifier.model(classifier.to_input(crops[i : i + batch]))
-                out.append(torch.softmax(logits.float(), dim=1)[:, index].cpu().numpy())
-        return np.concatenate(out)
-
-    return fn
-
-
-def _measure(session: Session, method: Method, image: LoadedImage) -> dict[str, Any]:
-    from xaireport.core.memory import measure
-    from xaireport.methods import evaluation as ev
-    from xaireport.methods.agreement import spearman
-    from xaireport.methods.sanity import blocks, randomize
-
+def measure_key(session: Session, method: Method, image: LoadedImage, measure: Measure) -> str:
     s = session.settings
     lazy = session.classifier()
-    clf = real(lazy)
-    e = explain(session, image, method)
-    crop = clf.crop(image.array)
-    params, speed = options(method, s)
-    road = cached_faithfulness(session.cache, lazy, image, e, s.cams.road_percentiles, s.cams.remove_fraction, s.seed)[
-        "road"
-    ]
-    deletion, insertion = ev.deletion_insertion(
-        probability(clf, e.class_index), crop, e.map, s.evaluation.deletion_steps, s.seed
-    )
-    other = ev.other_class(e.class_index, len(clf.categories), s.seed)
-    random_logit = ev.random_logit_similarity(e.map, explain(session, image, method, other).map)
-
-    timed: list[tuple[float, int]] = []
-
-    def map_of(img: np.ndarray) -> np.ndarray:
-        run = lambda: method.explain(clf, img, e.class_index, progress=False, **params, **speed).map  # noqa: E731
-        if timed:
-            return run()
-        out, seconds, peak = measure(run, clf.device.type)  # the cost: the first fresh run (never cached)
-        timed.append((seconds, peak))
-        return out
-
-    sensitivity = ev.max_sensitivity(
-        map_of, image.array, s.evaluation.sensitivity_samples, s.evaluation.sensitivity_radius, s.seed, base=e.map
-    )
-    if not timed:  # a zero map: max-sensitivity is undefined and ran nothing, so the cost is measured on its own
-        map_of(image.array)
-    seconds, peak = timed[0]
-    runner = explainers([method], s)[0]
-    trained = runner(session.cache, lazy, image, e.class_index)
-    order = blocks(clf)
-    block = order[min(s.sanity.within_blocks, len(order)) - 1]
-    rhos = []
-    for seed in seed_list(s.seed, s.sanity.seeds):
-        random = runner(session.cache, randomize(clf, upto=block.name, seed=seed), image, e.class_index)
-        rhos.append(abs(spearman(np.abs(trained.map), np.abs(random.map))))
-    return {
-        "road": road,
-        "deletion": deletion,
-        "insertion": insertion,
-        "randomized_rho": rhos,
-        "randomized_block": block.name,
-        "random_logit_ssim": random_logit,
-        "other_class": other,
-        "max_sensitivity": sensitivity,
-        "gini": ev.gini(e.map),
-        "seconds": seconds,
-        "peak_mb": peak / 2**20,
-        "class_index": e.class_index,
-    }
-
-
-def evaluation_key(session: Session, method: Method, image: LoadedImage) -> str:
-    s = session.settings
     return make_key(
-        code=(__name__, method.module),
-        kind="evaluation",
+        code=(__name__, measure.module, method.module),
+        kind="measure",
+        measure=measure.name,
         method=method.name,
         params=options(method, s)[0],
-        sanity_params=explainers([method], s)[0].params,
-        **model_parts(session.classifier()),
-        device=session.classifier().device_type,
+        **model_parts(lazy),
+        device=lazy.device_type,
         image=image.digest,
-        evaluation=s.as_dict("evaluation") | {"methods": None, "images": None},
-        road=[s.cams.road_percentiles, s.cams.remove_fraction],
-        sanity=[s.sanity.within_blocks, s.sanity.seeds],
-        seed=s.seed,
+        settings={k: s.value(k) for k in measure.settings},
     )
 
 
-def evaluate(session: Session, method: Method, image: LoadedImage) -> dict[str, Any]:
-    """Every measure of one method on one image (cached)."""
-    key = evaluation_key(session, method, image)
-    return session.cache.get_or_compute("evaluation", key, lambda: ({}, _measure(session, method, image)))[1]
+def identical_maps(maps: dict[str, list[np.ndarray]], atol: float = IDENTICAL_ATOL) -> list[tuple[list[str], float]]:
+    """Groups (in the given order) of methods whose maps (``maps``: method → one map per image), each scaled to a
+    largest absolute value of 1, agree within ``atol`` on every image, with the largest difference inside each
+    group; methods alone in their group are left out."""
 
-
-def identical_maps(
-    session: Session, methods: list[Method], images: list[LoadedImage], atol: float = 1e-5
-) -> list[tuple[list[str], float]]:
-    """Groups of methods whose maps (each scaled to a largest absolute value of 1) agree within ``atol`` on every
-    image, with the largest difference inside each group: methods that are the same method on this model (on a
-    head of global average pooling and one linear layer, HiResCAM's and XGradCAM's maps equal Grad-CAM's). Reads
-    the cached explanations."""
-
-    def scaled(m: Method, image: LoadedImage) -> np.ndarray:
-        a = np.asarray(explain(session, image, m).map, dtype=np.float64)
+    def scaled(a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=np.float64)
         top = np.abs(a).max()
         return a / top if top > 0 else a
 
-    maps = {m.name: [scaled(m, im) for im in images] for m in methods}
+    s = {m: [scaled(a) for a in v] for m, v in maps.items()}
     groups: list[list[str]] = []
-    for name in maps:
+    for name in s:
         for g in groups:
-            if all(np.abs(a - b).max() <= atol for a, b in zip(maps[g[0]], maps[name])):
+            if all(np.abs(a - b).max() <= atol for a, b in zip(s[g[0]], s[name])):
                 g.append(name)
                 break
         else:
             groups.append([name])
     return [
-        (g, max(float(np.abs(a - b).max()) for m in g[1:] for a, b in zip(maps[g[0]], maps[m])))
-        for g in groups
-        if len(g) > 1
+        (g, max(float(np.abs(a - b).max()) for m in g[1:] for a, b in zip(s[g[0]], s[m]))) for g in groups if len(g) > 1
     ]
 
 
-def images_for(session: Session) -> list[LoadedImage]:
-    """The first ``evaluation.images`` images (unset: all on a GPU, chapter 5's CPU count on a CPU)."""
+@dataclass
+class EvaluationRun:
+    """Every measure of every evaluated method (one row per method, or group of identical methods, and image)."""
+
+    table: pd.DataFrame  # columns: method (the row's first member), image, one per measure
+    methods: list[str]  # the rows' methods, in evaluation order
+    labels: dict[str, str]  # row method → its label (the members' labels joined by " = ")
+    members: dict[str, list[str]]  # row method → the evaluated methods it stands for
+    identical: list[tuple[list[str], float]]  # the groups of identical methods, with the largest difference
+    measures: list[str]  # measure names, in registry order
+    verdicts: dict[str, Verdict]  # row method → chapter 5's verdict for it
+    images: list[str]
+
+    def values(self, measure: str) -> pd.DataFrame:
+        """One row per image, one column per row method: the per-image values of ``measure``."""
+        return self.table.pivot(index="image", columns="method", values=measure)[self.methods]
+
+
+def _image_measures() -> list[Measure]:
+    return [m for m in measure_registry.MEASURES.values() if m.scope == "image"]
+
+
+def run(session: Session) -> EvaluationRun:
+    """Chapter 6 with the session's settings: ``evaluation.methods`` (unset: every registered method, plug-ins
+    included) on the first ``evaluation.images`` images (unset: all)."""
+    from xaireport.methods.registry import label, names
+    from xaireport.results.measures import ImageContext, MethodContext, warm_up
+    from xaireport.results.sanity import run as sanity_run
+    from xaireport.results.sanity import verdicts
+
     s = session.settings
-    return session.images()[: image_count(s.evaluation.images, session.classifier().device_type)]
+    methods = session.methods(s.evaluation.methods or names(), "evaluation.methods")
+    images = session.images()[: s.evaluation.images]
+    lazy = session.classifier()
+    explanations: dict[tuple[str, str], Explanation] = {}
+    for m, im in progress.bar([(m, im) for m in methods for im in images], desc="explanations", unit="map"):
+        explanations[m.name, im.name] = explain(session, im, m)
+    identical = identical_maps({m.name: [explanations[m.name, im.name].map for im in images] for m in methods})
+    members: dict[str, list[str]] = {}
+    for m in methods:
+        group = next((g for g, _ in identical if m.name in g), [m.name])
+        members.setdefault(group[0], []).append(m.name)
+    row_methods = list(members)
 
+    warmed: set[str] = set()
+    contexts: dict[tuple[str, str], ImageContext] = {}
 
-def run(session: Session) -> pd.DataFrame:
-    """One row per method and image: the measures of :data:`MEASURES` (``randomized_rho`` the mean over seeds;
-    per seed in ``rho_seed<i>`` columns)."""
-    methods = session.methods(session.settings.evaluation.methods, "evaluation.methods")
-    images = images_for(session)
+    def context(method: Method, image: LoadedImage) -> ImageContext:
+        key = (method.name, image.name)
+        if key not in contexts:
+            params, speed = options(method, s)
+            clf = real(lazy)
+            ctx = ImageContext(s, session.cache, lazy, clf, method, params, speed, image, explanations[key])
+
+            def before_fresh(ctx: ImageContext = ctx) -> None:
+                if ctx.method.name not in warmed:  # the method's first fresh run in this process is not timed
+                    warm_up(ctx)
+                    warmed.add(ctx.method.name)
+
+            ctx.before_fresh = before_fresh
+            contexts[key] = ctx
+        return contexts[key]
+
+    image_measures = _image_measures()
+    values: dict[tuple[str, str, str], float] = {}
+    jobs = [
+        (m, im, me)
+        for m in methods
+        for im in images
+        for me in image_measures
+        if m.name in members or me.category == "cost"  # a group's other members: only their own cost
+    ]
+    for m, im, me in progress.bar(jobs, desc="evaluating methods", unit="value"):
+
+        def compute(m: Method = m, im: LoadedImage = im, me: Measure = me) -> tuple[dict, dict[str, Any]]:
+            return {}, {"value": float(me.compute(context(m, im)))}
+
+        key = measure_key(session, m, im, me)
+        values[m.name, im.name, me.name] = session.cache.get_or_compute("evaluation", key, compute)[1]["value"]
+        if me is image_measures[-1]:
+            contexts.pop((m.name, im.name), None)  # its fresh runs are no longer needed
+
+    shared: dict[str, SanityRun] = {}
+
+    def randomization_run() -> SanityRun:
+        if "run" not in shared:
+            shared["run"] = sanity_run(session, methods=methods, images=images, figures=False)
+        return shared["run"]
+
+    for me in (x for x in measure_registry.MEASURES.values() if x.scope == "method"):
+        for m in methods:
+            if m.name not in members:
+                continue
+            per_image = me.compute(MethodContext(s, m, images, randomization_run))
+            for im in images:
+                values[m.name, im.name, me.name] = float(per_image.get(im.name, np.nan))
+
+    measure_names = list(measure_registry.MEASURES)
     rows = []
-    for method, image in progress.bar(
-        [(m, im) for m in methods for im in images], desc="evaluating methods", unit="map"
-    ):
-        r = evaluate(session, method, image)
-        row = {"method": method.name, "image": image.name, **{k: r[k] for k in MEASURES if k != "randomized_rho"}}
-        row["randomized_rho"] = (
-            float(np.nanmean(r["randomized_rho"])) if np.isfinite(r["randomized_rho"]).any() else np.nan
-        )
-        row.update({f"rho_seed{i}": v for i, v in enumerate(r["randomized_rho"])})
-        row["randomized_block"] = r["randomized_block"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+    for rep in row_methods:
+        for im in images:
+            row: dict[str, Any] = {"method": rep, "image": im.name}
+            for me in measure_registry.MEASURES.values():
+                if me.category == "cost":
+                    row[me.name] = float(np.mean([values[x, im.name, me.name] for x in members[rep]]))
+                else:
+                    row[me.name] = values[rep, im.name, me.name]
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=["method", "image", *measure_names])
+    randomized = {v.method: v for v in verdicts(randomization_run(), s.sanity)} if row_methods else {}
+    return EvaluationRun(
+        table,
+        row_methods,
+        {rep: " = ".join(label(x) for x in members[rep]) for rep in row_methods},
+        members,
+        identical,
+        measure_names,
+        {rep: randomized[rep] for rep in row_methods if rep in randomized},
+        [im.name for im in images],
+    )

@@ -195,9 +195,8 @@ def main() -> None:
         print(f"{k}: {v:.1f} s")
     print(f"{'stage':18s} {'seconds':>9s} {'share':>7s} {'calls':>7s} {'images':>8s}")
     for stage, sec in sorted(stages.seconds.items(), key=lambda kv: -kv[1]):
-        print(
-            f"{stage:18s} {sec:9.1f} {sec / total:7.1%} {stages.calls.get(stage, 0):7d} {stages.images.get(stage, 0):8d}"
-        )
+        calls, images = stages.calls.get(stage, 0), stages.images.get(stage, 0)
+        print(f"{stage:18s} {sec:9.1f} {sec / total:7.1%} {calls:7d} {images:8d}")
     print(
         f"forward-pass floor: {onnx_images} ONNX images / {onnx_rate:.1f} + ({torch_images} PyTorch images + 2 × "
         f"{backward} backward passes) / {eager_rate:.1f} = {floor:.1f} s; whole {total:.1f} s = "

@@ -39,8 +39,8 @@ def _configure_explain(p: argparse.ArgumentParser) -> None:
 
 @command("explain", "maps of any registered explanation methods for a folder of images", _configure_explain)
 def _explain(args: argparse.Namespace) -> int:
+    session = session_from(args)  # first: the settings' plug-ins may register the methods named
     names = parse_methods(args.methods) or []
-    session = session_from(args)
     prepare(args, session, out=args.out)
     write_explanations(session, session.methods(names, "--methods"), args.out, args.target)
     print(f"wrote {len(session.images())} images × {len(names)} methods ({','.join(names)}) to {args.out}")
@@ -48,18 +48,25 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _configure_methods(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--family", default=None, help="only methods of this family (CAM, perturbation, gradient)")
+    p.add_argument("--project", type=Path, help="the report's folder, whose plugins setting adds methods")
+    p.add_argument("--profile", help="Quarto profile(s) whose plugins setting to read")
+    from xaireport.methods.registry import FAMILIES
+
+    p.add_argument("--family", default=None, choices=list(FAMILIES), help="only methods of this family")
 
 
 @command("methods", "list the registered explanation methods (--methods accepts these names)", _configure_methods)
 def _methods(args: argparse.Namespace) -> int:
+    from xaireport.cli.options import project_dir
     from xaireport.methods import registry
+    from xaireport.settings import read_plugins
 
+    plugins = read_plugins(args.profile, project_dir(args))  # only the plugins: listing works while a setting is wrong
     rows = [m for m in registry.METHODS.values() if args.family in (None, m.family)]
     width = max((len(m.name) for m in rows), default=4)
     lw = max((len(m.label) for m in rows), default=5)
     print(f"{'name':{width}}  {'label':{lw}}  {'family':12}  {'supports':9}  cost")
     for m in rows:
         print(f"{m.name:{width}}  {m.label:{lw}}  {m.family:12}  {','.join(sorted(m.supports)):9}  {m.cost}")
-    print(f"# {len(rows)} methods")
+    print(f"# {len(rows)} methods" + (f" (plugins: {', '.join(plugins)})" if plugins else ""))
     return 0

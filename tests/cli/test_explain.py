@@ -103,3 +103,32 @@ def test_cams_accepts_a_plugin_cam_and_refuses_unknown_names_with_the_plugins_am
         capsys, "cams", "--project", str(plugin_project), "--methods", "lime", "--out", str(plugin_project / "o3")
     )
     assert code == 2 and "unknown CAM method 'lime' in --methods" in err and "mycam" in err
+
+
+def test_methods_keys_lists_the_code_in_a_methods_key(root, capsys):
+    """Issue 35: Saliency's key holds the family-neutral target code, no CAM code; the offline classifier's builder
+    adds its own family's module and no other's."""
+    code, out, err = run(capsys, "methods", "--project", str(root), "--profile", "offline", "--keys", "saliency")
+    assert code == 0, err
+    lines = out.splitlines()
+    second = next(i for i, line in enumerate(lines) if i > 0 and line.startswith("#"))
+    method, builder = lines[1:second], lines[second + 1 :]
+    assert lines[0] == f"# saliency: {len(method)} modules (the explanation and the method)"
+    assert {"xaireport.methods.attributions", "xaireport.methods.targets", "xaireport.results.explanations"} <= set(
+        method
+    )
+    assert not any(m.startswith(("xaireport.methods.cams", "xaireport.models.families")) for m in method)
+    assert "xaireport" not in method and method == sorted(method)
+    assert lines[second] == f"# efficientnet-lite0 (classifier.model): {len(builder)} more modules (its builder)"
+    assert "xaireport.models.families.efficientnet_lite" in builder
+    assert not any(m.endswith(("families.resnet", "families.timm_models")) for m in builder)
+
+
+def test_methods_keys_of_a_plugin_lists_its_module_and_what_it_imports(plugin_project, capsys):
+    code, out, err = run(capsys, "methods", "--project", str(plugin_project), "--keys", "mycam")
+    assert code == 0, err
+    lines = out.splitlines()
+    end = lines.index(next(x for x in lines[1:] if x.startswith("#")))
+    assert lines[end - 1] == "mycam" and "xaireport.methods.cams.gradcam" in lines[1:end]
+    code, _, err = run(capsys, "methods", "--project", str(plugin_project), "--keys", "nosuch")
+    assert code == 2 and "unknown method 'nosuch' in --keys" in err

@@ -83,6 +83,16 @@ def image_outputs(nb: nbformat.NotebookNode) -> int:
     return sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
 
 
+MD_FIGURE = re.compile(r"!\[[^\n]*?\]\(<([^>]+)>\)\{#fig-")
+
+
+def figures_shown(nb: nbformat.NotebookNode, page: Path) -> int:
+    """Figures the page displays: image outputs, and cross-referenceable markdown figures printed by ``asis`` cells
+    (``![caption](<path>){#fig-…}``, path relative to the page) whose file exists."""
+    printed = MD_FIGURE.findall(outputs_text(nb))
+    return image_outputs(nb) + sum(1 for f in printed if (page.parent / f).is_file())
+
+
 def stderr_text(nb: nbformat.NotebookNode) -> str:
     """What the page's cells wrote to stderr (a rendered page would show it)."""
     return "".join(

@@ -176,6 +176,123 @@ def test_plugins_register_methods_named_in_the_same_file(project, tmp_path, monk
         load(profile="", project_dir=project)
 
 
+#: A plug-in that declares its own settings section and a method whose map depends on one of them.
+SECTION_PLUGIN = """
+from dataclasses import dataclass
+
+from xaireport.methods.registry import Method, register
+from xaireport.settings import between, register_section, setting
+
+
+@dataclass(frozen=True)
+class MyCamSettings:
+    alpha: float = setting(0.5, between(0, 1))
+    steps: list[int] = setting([1, 2])
+
+
+register_section("mycam", MyCamSettings)
+register(Method("mycam", "My CAM", "CAM", "xaireport.methods.cams.gradcam", params={"alpha": "mycam.alpha"}))
+"""
+
+
+@pytest.fixture()
+def section_plugin(tmp_path, monkeypatch):
+    """The plug-in module ``mysection_plugin`` on the path; its method and section are removed afterwards."""
+    from xaireport import settings as mod
+    from xaireport.methods import registry
+
+    (tmp_path / "mysection_plugin.py").write_text(SECTION_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "mysection_plugin"
+    registry.METHODS.pop("mycam", None)
+    mod.SECTIONS.pop("mycam", None)
+    __import__("sys").modules.pop("mysection_plugin", None)
+
+
+def test_a_plugin_declares_its_own_typed_settings(project, section_plugin, monkeypatch):
+    """Issue 35: a plug-in's section is merged, type- and range-checked like the built-in ones, and its method's
+    params read it (the same file lists the plug-in, sets its section and names its method)."""
+    from xaireport.results.explanations import options
+
+    (project / "_quarto.yml").write_text(
+        f"xaireport:\n  plugins: [{section_plugin}]\n  mycam:\n    alpha: 0.25\n  cams:\n    methods: [mycam]\n"
+    )
+    s = load(profile="", project_dir=project)
+    assert s.value("mycam.alpha") == 0.25 and s.value("mycam.steps") == [1, 2] and s.cams.methods == ["mycam"]
+    assert s.as_dict("mycam") == {"alpha": 0.25, "steps": [1, 2]} and s.as_dict()["mycam"]["alpha"] == 0.25
+    assert defaults()["mycam"] == {"alpha": 0.5, "steps": [1, 2]}
+    from xaireport.methods.registry import METHODS
+
+    assert options(METHODS["mycam"], s) == ({"alpha": 0.25}, {})
+    monkeypatch.setenv("XAIREPORT_OVERRIDES", '{"mycam.alpha": 0.75}')
+    assert load(profile="", project_dir=project).value("mycam.alpha") == 0.75
+    monkeypatch.delenv("XAIREPORT_OVERRIDES")
+    for text, error in (
+        ("  mycam:\n    alpha: 2\n", r"_quarto.yml: xaireport.mycam.alpha = 2 is out of range: it must be in \[0, 1\]"),
+        ("  mycam:\n    alpha: high\n", r"xaireport.mycam.alpha must be number, got 'high'"),
+        ("  mycam:\n    alpah: 0.1\n", r"unknown setting xaireport.mycam.alpah \(did you mean mycam.alpha\?\)"),
+    ):
+        (project / "_quarto.yml").write_text(f"xaireport:\n  plugins: [{section_plugin}]\n{text}")
+        with pytest.raises(UserError, match=error):
+            load(profile="", project_dir=project)
+
+
+def test_a_plugin_section_is_unknown_without_its_plugin(project):
+    (project / "_quarto.yml").write_text("xaireport:\n  nosuchsection:\n    alpha: 0.25\n")
+    with pytest.raises(UserError, match="unknown setting xaireport.nosuchsection"):
+        load(profile="", project_dir=project)
+
+
+def test_a_method_parameter_naming_no_setting_is_one_error_line(project, tmp_path, monkeypatch):
+    """CONTRIBUTING's example before issue 35 (``params={"alpha": "mycam.alpha"}`` with no section) ended in a
+    KeyError traceback when the method ran; now the settings load says what to declare."""
+    from xaireport.methods import registry
+
+    (tmp_path / "nosection_plugin.py").write_text(
+        "from xaireport.methods.registry import Method, register\n"
+        "register(Method('nosection', 'N', 'CAM', 'xaireport.methods.cams.gradcam', params={'alpha': 'nope.alpha'}))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (project / "_quarto.yml").write_text("xaireport:\n  plugins: [nosection_plugin]\n")
+    try:
+        with pytest.raises(
+            UserError,
+            match=r"method 'nosection': its parameter 'alpha' reads the setting "
+            r"xaireport.nope.alpha, which no settings section declares",
+        ):
+            load(profile="", project_dir=project)
+    finally:
+        registry.METHODS.pop("nosection", None)
+
+
+def test_register_section_refuses_what_the_loader_could_not_check():
+    from dataclasses import dataclass
+
+    from xaireport.settings import SECTIONS, register_section, setting
+
+    @dataclass(frozen=True)
+    class Clash:
+        seed: int = setting(1)
+
+    @dataclass(frozen=True)
+    class NoDefault:
+        x: int
+
+    @dataclass(frozen=True)
+    class Odd:
+        x: dict = setting(None)
+
+    with pytest.raises(ValueError, match="built-in"):
+        register_section("lime", Clash)
+    with pytest.raises(ValueError, match="every field needs a default"):
+        register_section("nodefault", NoDefault)
+    with pytest.raises(ValueError, match="unsupported type"):
+        register_section("odd", Odd)
+    with pytest.raises(ValueError, match="not a dataclass"):
+        register_section("plain", int)
+    assert not {"lime", "nodefault", "odd", "plain"} & set(SECTIONS)
+
+
 def test_environment_overrides_apply_and_are_checked(root, monkeypatch):
     monkeypatch.setenv("XAIREPORT_OVERRIDES", '{"paths.cache": "/tmp/elsewhere", "lime.num_samples": 12}')
     s = load(profile="smoke", project_dir=root)

@@ -14,6 +14,12 @@ keys) and the CLI's options come last.
 An unknown or mistyped key, a value of the wrong type or out of its range is a
 :class:`~xaireport.core.errors.UserError` naming the key and the file it came from. Range checks run after every
 source is merged and the ``plugins`` are imported, so a plugin's method can be named in the same file.
+
+A plug-in adds its own typed settings with :func:`register_section`: a frozen dataclass declared like the sections
+below becomes ``xaireport.<name>``, merged, type- and range-checked like the rest and read with
+``settings.value("<name>.<key>")`` (a :class:`~xaireport.methods.registry.Method`'s ``params`` can name it). The
+``plugins`` list is read from every source first and its modules imported before anything else is merged, so the
+same file can set the plug-in's section and name its methods.
 """
 
 from __future__ import annotations
@@ -277,6 +283,8 @@ class Settings:
     sanity: SanitySettings = field(default_factory=SanitySettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     dissection: DissectionSettings = field(default_factory=DissectionSettings)
+    #: The plug-ins' sections (:func:`register_section`): name → that section's dataclass instance.
+    extensions: dict[str, Any] = field(default_factory=dict, metadata={"schema": False})
     project_dir: Path = field(default=Path("."), metadata={"schema": False}, compare=True)
     profiles: tuple[str, ...] = field(default=(), metadata={"schema": False})
 
@@ -289,10 +297,9 @@ class Settings:
         tables); everything else reads the typed attributes."""
         node: Any = self
         for part in dotted.split("."):
-            cls: type = type(node)
-            if not dataclasses.is_dataclass(node) or part not in _schema_fields(cls):
+            if not dataclasses.is_dataclass(node) or part not in _fields(type(node)):
                 raise KeyError(f"no setting xaireport.{dotted}")
-            node = getattr(node, part)
+            node = _get(node, part)
         return node
 
     def path(self, value: str | os.PathLike | None) -> Path | None:
@@ -313,6 +320,48 @@ class Settings:
         return _to_dict(self.value(section) if section else self)
 
 
+# --- Plug-ins' sections -----------------------------------------------------------------------------------------
+
+#: Top-level sections added by plug-ins (:func:`register_section`): name → its frozen dataclass.
+SECTIONS: dict[str, type] = {}
+
+
+def register_section(name: str, section: type) -> type:
+    """Add the settings section ``xaireport.<name>``, declared as a frozen dataclass whose fields use
+    :func:`setting` (type, default, range), exactly as the built-in sections are. Call it from a module named in
+    the ``plugins`` setting; its keys are then merged from ``_quarto.yml``, the profiles, ``$XAIREPORT_OVERRIDES``
+    and the CLI, checked like the rest, and read with ``settings.value("<name>.<key>")``. Registering a name again
+    replaces it (a re-imported module). Returns ``section`` (so it can decorate the class)::
+
+        @dataclass(frozen=True)
+        class MyCamSettings:
+            alpha: float = setting(0.5, between(0, 1))
+
+        register_section("mycam", MyCamSettings)
+
+    Raises:
+        ValueError: ``name`` is a built-in setting or not an identifier, or ``section`` is not a dataclass whose
+            fields all have a default of a supported type.
+    """
+    if not name.isidentifier() or name in _schema_fields(Settings):
+        raise ValueError(f"settings section {name!r}: not an identifier, or a built-in setting's name")
+    if not _is_section(section):
+        raise ValueError(f"settings section {name!r}: {section!r} is not a dataclass")
+    for key, (tp, _check) in _schema_fields(section).items():
+        if not _is_section(tp):
+            _type_name(tp)
+            try:
+                _is(None, _optional(tp)[0])
+            except TypeError:
+                raise ValueError(f"settings section {name!r}: {key} has an unsupported type {tp!r}") from None
+    try:
+        section()
+    except TypeError as exc:
+        raise ValueError(f"settings section {name!r}: every field needs a default ({exc})") from None
+    SECTIONS[name] = section
+    return section
+
+
 # --- Reading the schema ---------------------------------------------------------------------------------------
 
 
@@ -327,17 +376,34 @@ def _schema_fields(cls: type) -> dict[str, tuple[Any, Check | None]]:
     }
 
 
+def _fields(cls: type) -> dict[str, tuple[Any, Check | None]]:
+    """:func:`_schema_fields`, and for :class:`Settings` the plug-ins' sections too (:data:`SECTIONS`)."""
+    fields = _schema_fields(cls)
+    if cls is Settings and SECTIONS:
+        return {**fields, **{name: (section, None) for name, section in SECTIONS.items()}}
+    return fields
+
+
+def _get(node: Any, name: str) -> Any:
+    """A field of a settings node; a plug-in's section of :class:`Settings` (its defaults when not loaded)."""
+    if isinstance(node, Settings) and name not in _schema_fields(Settings):
+        return node.extensions[name] if name in node.extensions else SECTIONS[name]()
+    return getattr(node, name)
+
+
 def _to_dict(node: Any) -> Any:
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return {name: _to_dict(getattr(node, name)) for name in _schema_fields(type(node))}
+        return {name: _to_dict(_get(node, name)) for name in _fields(type(node))}
     return list(node) if isinstance(node, list) else node
 
 
 def _build(cls: type, values: dict[str, Any]) -> Any:
     kwargs = {}
-    for name, (tp, _) in _schema_fields(cls).items():
+    for name, (tp, _) in _fields(cls).items():
         v = values[name]
         kwargs[name] = _build(tp, v) if _is_section(tp) else v
+    if cls is Settings:
+        kwargs["extensions"] = {name: kwargs.pop(name) for name in SECTIONS}
     return cls(**kwargs)
 
 
@@ -401,7 +467,7 @@ def active_profiles(project_dir: Path, profile: str | None = None) -> list[str]:
 
 
 def defaults() -> dict[str, Any]:
-    """Every setting with its default, as nested plain values."""
+    """Every setting with its default (the plug-ins' sections included), as nested plain values."""
     return _to_dict(Settings())
 
 
@@ -420,8 +486,7 @@ def load(
     """
     root = Path(project_dir).resolve() if project_dir else find_project_dir()
     profiles = active_profiles(root, profile)
-    merged = defaults()
-    origin: dict[str, str] = {}  # dotted key → where its value was set (for range errors)
+    layers: list[tuple[str, Any]] = []  # (where it came from, its xaireport mapping), first to last
     sources = [root / "_quarto.yml"] + [root / f"_quarto-{p}.yml" for p in reversed(profiles)]
     for src in sources:
         if not src.is_file():
@@ -433,17 +498,66 @@ def load(
             )
         section = _read_yaml(src).get("xaireport")
         if section is not None:
-            _merge(merged, section, Settings, "", str(src), origin)
-    for dotted, value in _environment_overrides().items():
-        _merge(merged, _nest(dotted, value), Settings, "", "$XAIREPORT_OVERRIDES", origin)
-    for dotted, value in (overrides or {}).items():
-        _merge(merged, _nest(dotted, value), Settings, "", "command line", origin)
-    from xaireport.methods import registry
-
-    registry.load_plugins(merged["plugins"])
+            layers.append((str(src), section))
+    layers += [("$XAIREPORT_OVERRIDES", _nest(k, v)) for k, v in _environment_overrides().items()]
+    layers += [("command line", _nest(k, v)) for k, v in (overrides or {}).items()]
+    load_plugins(plugin_modules(layers))  # first: they may add methods, models and settings sections
+    merged = defaults()
+    origin: dict[str, str] = {}  # dotted key → where its value was set (for range errors)
+    for source, layer in layers:
+        _merge(merged, layer, Settings, "", source, origin)
     _check_ranges(merged, Settings, "", origin)
     settings: Settings = _build(Settings, merged)
+    _check_method_settings(settings)
     return dataclasses.replace(settings, project_dir=root, profiles=tuple(profiles))
+
+
+def plugin_modules(layers: list[tuple[str, Any]]) -> list[str]:
+    """The ``plugins`` setting of ``layers`` (``(source, xaireport mapping)``, first to last; the last one that
+    sets it wins), type-checked: read before anything else, since the plug-ins may extend the schema."""
+    found: dict[str, Any] = {"plugins": []}
+    for source, layer in layers:
+        if isinstance(layer, dict) and "plugins" in layer:
+            _merge(found, {"plugins": layer["plugins"]}, Settings, "", source, {})
+    return found["plugins"]
+
+
+def read_plugins(profile: str | None = None, project_dir: str | os.PathLike | None = None) -> list[str]:
+    """Import the ``plugins`` of a project's settings files (and ``$XAIREPORT_OVERRIDES``) without checking the
+    rest (``xaireport methods``: it lists what a settings file may name, so it must work while one is wrong).
+    Returns the modules' names."""
+    root = Path(project_dir).resolve() if project_dir else find_project_dir()
+    layers: list[tuple[str, Any]] = []
+    for p in [None, *reversed(active_profiles(root, profile))]:
+        src = root / ("_quarto.yml" if p is None else f"_quarto-{p}.yml")
+        if src.is_file():
+            layers.append((str(src), _read_yaml(src).get("xaireport")))
+    layers += [("$XAIREPORT_OVERRIDES", _nest(k, v)) for k, v in _environment_overrides().items()]
+    modules = plugin_modules(layers)
+    load_plugins(modules)
+    return modules
+
+
+def load_plugins(modules: list[str]) -> None:
+    from xaireport.methods import registry
+
+    registry.load_plugins(modules)
+
+
+def _check_method_settings(settings: Settings) -> None:
+    """Every registered method's ``params`` and ``speed`` name a setting (a plug-in's section must be registered)."""
+    from xaireport.methods import registry
+
+    for m in registry.METHODS.values():
+        for keyword, dotted in {**m.params, **m.speed}.items():
+            try:
+                settings.value(dotted)
+            except KeyError:
+                raise UserError(
+                    f"method {m.name!r}: its parameter {keyword!r} reads the setting xaireport.{dotted}, which no "
+                    "settings section declares: declare it with xaireport.settings.register_section in the "
+                    "plug-in module (see CONTRIBUTING.md)"
+                ) from None
 
 
 def _environment_overrides() -> dict[str, Any]:
@@ -520,7 +634,7 @@ def _merge(target: dict, update: Any, cls: type, prefix: str, source: str, origi
     where = f"xaireport.{prefix}".rstrip(".")
     if not isinstance(update, dict):
         raise UserError(f"{source}: {where} must be a mapping of settings, got {_short(update)}")
-    fields = _schema_fields(cls)
+    fields = _fields(cls)
     for key, value in update.items():
         dotted = f"{prefix}{key}"
         if key not in fields:
@@ -542,7 +656,7 @@ def _merge(target: dict, update: Any, cls: type, prefix: str, source: str, origi
 
 
 def _check_ranges(values: dict, cls: type, prefix: str, origin: dict[str, str]) -> None:
-    for key, (tp, check) in _schema_fields(cls).items():
+    for key, (tp, check) in _fields(cls).items():
         dotted = f"{prefix}{key}"
         value = values[key]
         if _is_section(tp):

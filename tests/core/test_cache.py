@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -27,6 +29,21 @@ def _edited(monkeypatch, edited_file: str) -> None:
     codegraph.forget()
 
 
+def _described(name: str) -> SimpleNamespace:
+    """A classifier of another family as a cache key sees it (name, weights, layer, classes): no network needed."""
+    return SimpleNamespace(name=name, weights_id="w", target_layer_name="layer", categories=["a", "b"])
+
+
+#: One model of each other family, next to the fixture's efficientnet-lite0.
+OTHER_FAMILIES = {
+    "resnet": _described("resnet50"),
+    "places365": _described("resnet18-places365"),
+    "timm": _described("timm:convnext_atto"),
+    "torchvision": _described("torchvision:densenet121"),
+}
+ALL_CAMS = {"cam", *(f"cam/{f}" for f in OTHER_FAMILIES)}  # Grad-CAM's key on every family
+
+
 @pytest.fixture()
 def keys(lite0, root):
     """Every kind of cached result's key for fixed inputs, computed afresh on each call."""
@@ -46,8 +63,13 @@ def keys(lite0, root):
             "cam": explanations.explanation_key(lite0, img, METHODS["gradcam"], {}, None),
             "scorecam": explanations.explanation_key(lite0, img, METHODS["scorecam"], {}, None),
             "lime": explanations.explanation_key(lite0, img, METHODS["lime"], lime_params, None),
+            "saliency": explanations.explanation_key(lite0, img, METHODS["saliency"], {}, None),
             "sanity": sanity.sanity_key(lite0, [img], runs, [0], 5, SanitySettings()),
             "activations": activations.act_key(lite0, "layer4", probe, False),
+            **{
+                f"cam/{name}": explanations.explanation_key(other, img, METHODS["gradcam"], {}, None)
+                for name, other in OTHER_FAMILIES.items()
+            },
         }
 
     codegraph.forget()
@@ -83,6 +105,7 @@ def test_editing_a_method_recomputes_that_method_only(monkeypatch, keys):
         "session.py",
         "settings.py",
         "methods/registry.py",
+        "xaireport/__init__.py",  # the package's own: its names are imported on first use, it runs nothing
     ],
 )
 def test_editing_chapter_figure_cli_or_registry_code_recomputes_nothing(monkeypatch, keys, module):
@@ -98,11 +121,21 @@ def test_editing_chapter_figure_cli_or_registry_code_recomputes_nothing(monkeypa
     [
         ("methods/agreement.py", {"sanity"}),  # methods/sanity.py imports it: missing from the old hand list
         ("methods/sanity.py", {"sanity"}),
-        ("methods/cams/base.py", {"cam", "scorecam", "sanity"}),
+        ("methods/cams/base.py", {*ALL_CAMS, "scorecam", "sanity"}),  # not Captum's saliency (issue 35)
+        ("methods/targets.py", {*ALL_CAMS, "scorecam", "saliency", "sanity"}),  # what every family shares
+        ("methods/attributions.py", {"saliency"}),
         ("core/inference.py", {"scorecam", "lime", "sanity"}),  # imported inside functions
-        ("models/anatomy.py", {"cam", "scorecam", "lime", "sanity", "activations"}),
+        ("models/anatomy.py", {*ALL_CAMS, "scorecam", "lime", "saliency", "sanity", "activations"}),
+        ("models/loading.py", {*ALL_CAMS, "scorecam", "lime", "saliency", "sanity", "activations"}),
         ("methods/dissect/encoders.py", {"activations"}),
-        ("results/explanations.py", {"cam", "scorecam", "lime", "sanity"}),
+        ("results/explanations.py", {*ALL_CAMS, "scorecam", "lime", "saliency", "sanity"}),
+        # one family's builder: that family's results only (issue 35)
+        ("models/families/efficientnet_lite.py", {"cam", "scorecam", "lime", "saliency", "sanity", "activations"}),
+        ("models/families/resnet.py", {"cam/resnet", "cam/places365"}),  # places365 is a ResNet-18: shares it
+        ("models/families/places365.py", {"cam/places365"}),
+        ("models/families/timm_models.py", {"cam/timm"}),
+        ("models/families/torchvision_models.py", {"cam/torchvision"}),
+        ("models/assembly.py", {"cam/timm", "cam/torchvision"}),  # what the two library families share
     ],
 )
 def test_editing_an_imported_module_recomputes_what_imports_it(monkeypatch, keys, module, changed):

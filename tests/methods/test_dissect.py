@@ -211,7 +211,7 @@ def test_final_layer_check_uses_full_names_and_all_units(tiny_setup, monkeypatch
     all of them), and only then keeps the first ``final_layer_units``."""
     import xaireport.methods.dissect.labels as labels_mod
     import xaireport.results.dissection as run_mod
-    from xaireport.models import imagenet_descriptions
+    from xaireport.models.classnames import imagenet_descriptions
 
     d, probe, clip, net = tiny_setup
     seen = []
@@ -253,7 +253,7 @@ def test_classifier_runs_in_float32_unless_autocast_is_asked_for(tiny_setup, mon
 
 
 def test_cli_dissect_fc_with_imagenet_concepts_uses_full_names(root, tmp_path):
-    from xaireport.models import imagenet_descriptions
+    from xaireport.models.classnames import imagenet_descriptions
 
     out = tmp_path / "out"
     r = run_xaireport(

@@ -54,7 +54,7 @@ def test_page_executes_in_smoke_profile(root, page):
     assert "Traceback" not in text
     assert qmd.stderr_text(nb) == ""  # no progress bars or warnings leak into the page
     if page.startswith("chapters/") and "dissection" not in page:
-        assert qmd.image_outputs(nb) >= 2  # the chapter's figures are displayed
+        assert qmd.figures_shown(nb, root / page) >= 2  # the chapter's figures are displayed
     assert qmd.unresolved_references(root / page, nb) == set()
     if page in VERDICT_TEXT:  # the verdict sentences the page words from its chapter object
         assert re.search(VERDICT_TEXT[page], text), page
@@ -186,20 +186,6 @@ def test_offline_dissection_page_has_no_unresolved_reference(root):
     assert qmd.unresolved_references(page, nb) == set()
 
 
-def test_map_shape_measures_known_answers():
-    import numpy as np
-
-    from xaireport.report.cam_methods import map_shape_measures
-
-    flat = map_shape_measures(np.ones((4, 4)))
-    assert flat["area ≥ 0.5"] == 1.0 and abs(flat["entropy"] - 1.0) < 1e-12 and abs(flat["Gini"]) < 1e-12
-    spike = np.zeros((4, 4))
-    spike[0, 0] = 1.0
-    sharp = map_shape_measures(spike)
-    assert sharp["area ≥ 0.5"] == 1 / 16 and sharp["entropy"] == 0.0 and abs(sharp["Gini"] - 15 / 16) < 1e-12
-    assert np.isnan(map_shape_measures(np.zeros((2, 2)))["entropy"])
-
-
 def test_claims_are_decided_from_the_numbers():
     import pandas as pd
 
@@ -244,10 +230,13 @@ def explain(classifier, image, target=None, *, progress=True):
 
 
 @pytest.mark.slow
-def test_a_registered_method_reaches_chapters_4_and_5_without_other_edits(root, tmp_path, monkeypatch):
-    """Issue 23: one registration (here in a plugin module named by the ``plugins`` setting) and the method is in
-    chapter 4's agreement matrix and chapter 5's checks, with no edit to any chapter or package module."""
+def test_a_registered_method_reaches_the_chapters_without_other_edits(root, tmp_path, monkeypatch):
+    """Issues 23 and 35: one registration (here in a plugin module named by the ``plugins`` setting) and the method
+    is in chapter 2's figures and tables, chapter 4's agreement matrix and chapter 5's checks, with no edit to any
+    chapter or package module; chapter 2 counts and names what it shows."""
     import json
+
+    import pandas as pd
 
     (tmp_path / "xr_centre_plugin.py").write_text(PLUGIN)
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{__import__('os').environ.get('PYTHONPATH', '')}")
@@ -260,16 +249,29 @@ def test_a_registered_method_reaches_chapters_4_and_5_without_other_edits(root, 
         "paths.figures": str(tmp_path / "figures"),
     }
     monkeypatch.setenv("XAIREPORT_OVERRIDES", json.dumps(overrides))
+    out = tmp_path
+    nb = qmd.execute(root / "chapters/cam-methods.qmd", root, profile="smoke")
+    text = qmd.outputs_text(nb)
+    assert "Traceback" not in text and qmd.stderr_text(nb) == ""
+    assert "'two methods'" in text  # the inline count, in words
+    assert f"{tmp_path}/figures/cams" in text  # the per-image files, outside the project: shown as they are
+    assert "then the Grad\\-CAM and Centre bump maps overlaid on it" in text  # labels escaped as Markdown
+    assert "A grid of greyscale saliency maps, two per image." in text
+    assert qmd.figures_shown(nb, root / "chapters/cam-methods.qmd") == 2
+    assert qmd.unresolved_references(root / "chapters/cam-methods.qmd", nb) == set()
+    shape = pd.read_csv(out / "results/cams/shape.csv")
+    assert sorted(set(shape["method"])) == ["Centre bump", "Grad-CAM"]
+    assert set(pd.read_csv(out / "results/cams/faithfulness.csv")["method"]) == {"Centre bump", "Grad-CAM"}
+    assert (out / "figures/cams/centrebump").is_dir()
     nb = qmd.execute(root / "chapters/gradcam-vs-lime.qmd", root, profile="smoke")
-    assert "Traceback" not in qmd.outputs_text(nb)
-    agreement = (tmp_path / "results/comparison/agreement_iou.csv").read_text()
+    text = qmd.outputs_text(nb)
+    assert "Traceback" not in text and "The CAM agrees with LIME" not in text
+    agreement = (out / "results/comparison/agreement_iou.csv").read_text()
     assert agreement.splitlines()[0] == ",Grad-CAM,Centre bump,LIME"
     nb = qmd.execute(root / "chapters/sanity-checks.qmd", root, profile="smoke")
     text = qmd.outputs_text(nb)
     assert "Centre bump" in text and "Traceback" not in text
-    import pandas as pd
-
-    cascade = pd.read_csv(tmp_path / "results/sanity/cascade.csv")
+    cascade = pd.read_csv(out / "results/sanity/cascade.csv")
     bump = cascade[cascade["method"] == "centrebump"]
     # smoke: 2 images x 2 seeds at step 0 and at the verdict step, and the 9 other steps of Lite0's cascade on the
     # first image with the first seed; it never changes, so it fails against the fixed threshold

@@ -104,7 +104,7 @@ def test_verdict_table_and_seed_table():
     assert t.loc[0, "reference"] == "null (other images)"
     assert t.loc[0, "method"] == "Grad-CAM" and t.loc[0, "verdict"] in ("fails", "passes", "not decided on 3 images")
     assert t.loc[0, "constant maps"] == "0 of 6"
-    s = seed_table(run)
+    s = seed_table(run, SanitySettings())
     assert s.columns.tolist() == ["method", "seed 0", "seed 1"]
     assert s.loc[0, "seed 0"] == pytest.approx(np.mean(fisher_z([0.3, 0.25, 0.3])) - fisher_z(0.1))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from xaireport.cli.options import add_common, command, parse_methods, prepare, session_from
+from xaireport.cli.options import add_common, command, prepare, session_with_methods
 
 
 def _configure_cams(p: argparse.ArgumentParser) -> None:
@@ -22,8 +22,7 @@ def _configure_cams(p: argparse.ArgumentParser) -> None:
 def _cams(args: argparse.Namespace) -> int:
     from xaireport.cli.explain import write_explanations
 
-    methods = parse_methods(args.methods, "CAM")
-    session = session_from(args, {"cams.methods": methods} if methods else None)
+    session = session_with_methods(args, "cams.methods", "CAM")
     prepare(args, session, out=args.out)
     names = session.settings.cams.methods
     write_explanations(session, session.methods(names, "cams.methods"), args.out, args.target)

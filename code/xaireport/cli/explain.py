@@ -39,8 +39,8 @@ def _configure_explain(p: argparse.ArgumentParser) -> None:
 
 @command("explain", "maps of any registered explanation methods for a folder of images", _configure_explain)
 def _explain(args: argparse.Namespace) -> int:
+    session = session_from(args)  # first: the settings' plug-ins may register the methods named
     names = parse_methods(args.methods) or []
-    session = session_from(args)
     prepare(args, session, out=args.out)
     write_explanations(session, session.methods(names, "--methods"), args.out, args.target)
     print(f"wrote {len(session.images())} images × {len(names)} methods ({','.join(names)}) to {args.out}")
@@ -48,18 +48,56 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _configure_methods(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--family", default=None, help="only methods of this family (CAM, perturbation, gradient)")
+    p.add_argument("--project", type=Path, help="the report's folder, whose plugins setting adds methods")
+    p.add_argument("--profile", help="Quarto profile(s) whose plugins setting to read")
+    from xaireport.methods.registry import FAMILIES
+
+    p.add_argument("--family", default=None, choices=list(FAMILIES), help="only methods of this family")
+    p.add_argument(
+        "--keys",
+        metavar="NAME",
+        default=None,
+        help="instead of the list: the package modules whose code is in the cache key of method NAME's "
+        "explanations, and those of the classifier.model's builder (editing any other recomputes nothing of them)",
+    )
 
 
 @command("methods", "list the registered explanation methods (--methods accepts these names)", _configure_methods)
 def _methods(args: argparse.Namespace) -> int:
+    from xaireport.cli.options import project_dir
     from xaireport.methods import registry
+    from xaireport.settings import read_plugins
 
+    if args.keys is not None:
+        return _keys(args)
+    plugins = read_plugins(args.profile, project_dir(args))  # only the plugins: listing works while a setting is wrong
     rows = [m for m in registry.METHODS.values() if args.family in (None, m.family)]
     width = max((len(m.name) for m in rows), default=4)
     lw = max((len(m.label) for m in rows), default=5)
     print(f"{'name':{width}}  {'label':{lw}}  {'family':12}  {'supports':9}  cost")
     for m in rows:
         print(f"{m.name:{width}}  {m.label:{lw}}  {m.family:12}  {','.join(sorted(m.supports)):9}  {m.cost}")
-    print(f"# {len(rows)} methods")
+    print(f"# {len(rows)} methods" + (f" (plugins: {', '.join(plugins)})" if plugins else ""))
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    """``xaireport methods --keys NAME``: the code in the key of NAME's explanations with the settings' classifier."""
+    from xaireport.cli.options import settings_from
+    from xaireport.core.codegraph import listing
+    from xaireport.methods import registry
+    from xaireport.models.registry import builder_module
+    from xaireport.results.explanations import code_modules
+
+    settings = settings_from(args)  # the plug-ins, and the classifier.model whose builder counts
+    method = registry.get(args.keys, "--keys")
+    model = settings.classifier.model
+    ours = listing(*code_modules(method))
+    print(f"# {method.name}: {len(ours)} modules (the explanation and the method)")
+    print("\n".join(ours))
+    family = builder_module(model)
+    builder = [m for m in listing(family) if m not in ours] if family else []
+    print(f"# {model} (classifier.model): {len(builder)} more modules (its builder)")
+    if builder:
+        print("\n".join(builder))
     return 0

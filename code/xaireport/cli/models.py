@@ -14,15 +14,15 @@ def _configure_models(p: argparse.ArgumentParser) -> None:
 
 @command("models", "list the model names --model and classifier.model accept", _configure_models)
 def _models(args: argparse.Namespace) -> int:
-    from xaireport.models import MODELS, PREFIXES
+    from xaireport.models.registry import model_names, prefix_names, prefixes
 
     text = args.filter.strip()
-    named = [n for n in MODELS if text in n]
+    named = [n for n in model_names() if text in n]
     for n in named:
         print(n)
     total = len(named)
-    for prefix, (_builder, names) in PREFIXES.items():
-        listed = names(text)
+    for prefix in prefixes():
+        listed = prefix_names(prefix, text)
         for n in listed:
             print(f"{prefix}:{n}")
         total += len(listed)

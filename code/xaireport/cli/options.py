@@ -197,7 +197,8 @@ def check_model_name(name: str) -> None:
 
 def parse_methods(text: str | None, family: str | None = None) -> list[str] | None:
     """``--methods "gradcam, ablationcam"`` → names, stripped, duplicates dropped (``None`` when not given);
-    empty names and unknown ones (of another ``family``) are errors naming the choices."""
+    empty names and unknown ones (of another ``family``) are errors naming the choices. Call it once the settings
+    have loaded (:func:`settings_from`): the ``plugins`` they name register methods that ``--methods`` may name."""
     from xaireport.methods import registry
 
     if text is None:
@@ -208,6 +209,21 @@ def parse_methods(text: str | None, family: str | None = None) -> list[str] | No
         raise UserError(f"--methods {text!r} has an empty name: give a comma-separated list of {', '.join(choices)}")
     registry.check(methods, "--methods", family)
     return list(dict.fromkeys(methods))
+
+
+def session_with_methods(
+    args: argparse.Namespace, setting: str, family: str | None = None, overrides: dict[str, Any] | None = None
+) -> Session:
+    """The command's session with ``--methods`` as the settings key ``setting`` (``cams.methods``,
+    ``sanity.methods``): the settings load first (importing their plug-ins), then ``--methods`` is checked
+    against the registry they extended (:func:`parse_methods`), then it overrides ``setting``."""
+    from xaireport.session import Session
+
+    settings = settings_from(args, overrides)
+    methods = parse_methods(args.methods, family)
+    if methods is None:
+        return Session(settings)
+    return session_from(args, {**(overrides or {}), setting: methods})
 
 
 def prepare(args: argparse.Namespace, session: Session, out: Path | None = None) -> Classifier:

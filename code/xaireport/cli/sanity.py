@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from xaireport.cli.options import add_common, command, parse_methods, prepare, session_from
+from xaireport.cli.options import add_common, command, prepare, session_with_methods
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -36,10 +36,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
     _configure,
 )
 def _sanity(args: argparse.Namespace) -> int:
-    overrides: dict[str, object] = {"sanity.methods": parse_methods(args.methods)}
-    overrides["sanity.lime_num_samples"] = args.lime_num_samples
-    overrides["sanity.seeds"] = args.seeds
-    session = session_from(args, {k: v for k, v in overrides.items() if v is not None})
+    overrides = {"sanity.lime_num_samples": args.lime_num_samples, "sanity.seeds": args.seeds}
+    session = session_with_methods(
+        args, "sanity.methods", overrides={k: v for k, v in overrides.items() if v is not None}
+    )
     clf = prepare(args, session, out=args.out)
     from xaireport.methods.sanity import blocks
     from xaireport.report import sanity_checks  # figures and CSVs only (issue 35 moves them below report/)

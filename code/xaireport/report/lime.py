@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,11 +15,11 @@ from skimage.segmentation import mark_boundaries
 from xaireport.core import progress
 from xaireport.core.fileio import save_csv
 from xaireport.images import LoadedImage
-from xaireport.methods.agreement import iou
 from xaireport.methods.explanations import LimeResult
 from xaireport.outputs import boundaries, hide_rest, write_lime_outputs
 from xaireport.report.figures import cached_figure, image_grid, save_figure
 from xaireport.results.explanations import explain
+from xaireport.results.stability import stability
 
 if TYPE_CHECKING:
     from xaireport.session import Session
@@ -47,29 +46,8 @@ def run(session: Session) -> list[LimeRun]:
 
 
 def stability_table(runs: list[LimeRun]) -> pd.DataFrame:
-    """Per image: mean pairwise Jaccard index of the top-k masks across seeds, and the spread of R².
-
-    Masks are compared pixel-wise, which equals the Jaccard index of the top-k segment sets when the
-    segmentations agree (quickshift is seeded too, so they can differ slightly across seeds).
-    """
-    rows = []
-    for r in runs:
-        pairs = [iou(a.mask, b.mask) for a, b in combinations(r.by_seed, 2)]  # Jaccard index = IoU
-        r2 = np.array([x.r2 for x in r.by_seed])
-        same_class = all(x.class_index == r.result.class_index for x in r.by_seed)
-        rows.append(
-            {
-                "image": r.image.name,
-                "seeds": len(r.by_seed),
-                "mean Jaccard": float(np.mean(pairs)) if pairs else float("nan"),
-                "min Jaccard": float(np.min(pairs)) if pairs else float("nan"),
-                "R² mean": r2.mean(),
-                "R² std": r2.std(ddof=1) if len(r2) > 1 else float("nan"),
-                "R² range": r2.max() - r2.min(),
-                "same class": same_class,
-            }
-        )
-    return pd.DataFrame(rows)
+    """Per image: the agreement of its explanations across seeds (:func:`xaireport.results.stability.stability`)."""
+    return pd.DataFrame([{"image": r.image.name, **stability(r.by_seed)} for r in runs])
 
 
 def explanation_table(runs: list[LimeRun]) -> pd.DataFrame:

@@ -21,12 +21,14 @@ from xaireport.results.sanity import (
     Verdict,
     edge_baseline,
     is_control,
+    seed_means,
     verdicts,
 )
 from xaireport.results.sanity import run as run_checks
 
 if TYPE_CHECKING:
     from xaireport.session import Session
+    from xaireport.settings import SanitySettings
 
 MEASURES = {
     "spearman": "Spearman ρ",
@@ -109,21 +111,12 @@ def _word(outcome: str) -> str:
     return {"above": "above the margin", "below": "below the margin"}.get(outcome, "")
 
 
-def seed_table(run: SanityRun) -> pd.DataFrame:
-    """The spread over randomization seeds at the verdict step: per method and seed, the mean over images of the
-    matched ρ and of its null (the verdicts average each image's seeds first)."""
-    c = run.cascade[run.cascade["step"] == run.verdict_step]
-    from xaireport.methods.sanity import fisher_z, nanmean
-
-    rows = []
-    for m in run.methods:
-        r = c[c["method"] == m]
-        row: dict[str, object] = {"method": label(m)}
-        for seed, g in r.groupby("seed"):
-            diff = fisher_z(g["spearman"].to_numpy()) - fisher_z(g["spearman_null"].to_numpy())
-            row[f"seed {seed}"] = float(nanmean(diff))
-        rows.append(row)
-    return pd.DataFrame(rows)
+def seed_table(run: SanityRun, sanity: SanitySettings) -> pd.DataFrame:
+    """The spread over randomization seeds at the verdict step (:func:`~xaireport.results.sanity.seed_means`): per
+    method and seed, the mean over the images of the difference between the matched ρ and its reference."""
+    t = seed_means(run, sanity)
+    t.insert(0, "method", [label(m) for m in t.index])
+    return t.reset_index(drop=True)
 
 
 def independent_table(run: SanityRun) -> pd.DataFrame | None:
@@ -331,7 +324,7 @@ def prepare(session: Session) -> Chapter:
         vs,
         independent_table(r),
         jaccard_table(r),
-        seed_table(r),
+        seed_table(r, s.sanity),
         [e for e in edge_baseline(r) if not is_control(e.method)],
         EFFECT,
     )

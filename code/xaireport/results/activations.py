@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from xaireport.core.cache import ResultCache, bytes_digest, make_key
 from xaireport.models import Classifier
+from xaireport.results.keys import model_code
 
 if TYPE_CHECKING:
     import torch
@@ -40,6 +41,7 @@ def act_key(c: Classifier, layer: str, probe: ProbeSet, autocast: bool) -> str:
         code=__name__,
         kind="activations",
         model=c.name,
+        model_code=model_code(c.name),
         weights=c.weights_id,
         layer=layer,
         probe=probe.digest,

@@ -28,11 +28,18 @@ if TYPE_CHECKING:
 KIND = "explanations"
 
 
+def code_modules(method: Method) -> tuple[str, ...]:
+    """The modules whose code is in the key of ``method``'s explanations (:func:`explanation_key`): this module and
+    the method's implementation module, with everything of the package they import; the classifier's builder
+    counts through :func:`~xaireport.results.keys.model_parts`."""
+    return (__name__, method.module)
+
+
 def explanation_key(
     classifier: AnyClassifier, image: LoadedImage, method: Method, params: dict[str, Any], target: int | None
 ) -> str:
     return make_key(
-        code=(__name__, method.module),
+        code=code_modules(method),
         kind="explanation",
         method=method.name,
         params=params,

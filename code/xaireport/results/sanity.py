@@ -430,6 +430,20 @@ def differences(run: SanityRun, method: str, sanity: SanitySettings) -> dict[str
     return {str(n): float(d) for n, d in zip(names, diff)}
 
 
+def seed_means(run: SanityRun, sanity: SanitySettings) -> pd.DataFrame:
+    """Per method (rows) and seed (columns ``seed <s>``): the mean over the images of the matched ρ minus its
+    reference (Fisher z) at the verdict step — how far single draws of random weights scatter."""
+    out = {}
+    for m in run.methods:
+        rows = _verdict_rows(run, m)
+        if rows.empty:
+            continue
+        matched, reference, _, _ = _matched_and_reference(run, rows, sanity)
+        seeds = rows.pivot_table(index="image", columns="seed", values="spearman", dropna=False, sort=False).columns
+        out[m] = {f"seed {sd}": float(v) for sd, v in zip(seeds, nanmean(matched - reference, axis=0))}
+    return pd.DataFrame.from_dict(out, orient="index")
+
+
 def verdicts(run: SanityRun, sanity: SanitySettings, effect: float = EFFECT, draws: int = 2000) -> list[Verdict]:
     """The verdict of every method and control at the run's verdict step (see :class:`Verdict`). With
     ``sanity.reference == "fixed"`` the reference is the fixed rank correlation ``sanity.threshold`` (margin 0)."""

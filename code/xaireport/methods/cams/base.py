@@ -16,23 +16,11 @@ from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
 from pytorch_grad_cam.base_cam import BaseCAM
 
 from xaireport.core import progress as _progress
-from xaireport.core.errors import UserError
 from xaireport.methods.explanations import Explanation
+from xaireport.methods.targets import target_index
 from xaireport.models import Classifier
 
 __all__ = ["BatchedCAM", "explain_with", "target_index"]
-
-
-def target_index(classifier: Classifier, x: torch.Tensor, target: int | None) -> tuple[int, float]:
-    """The class to explain (``target``, else the top-1 class) and its softmax probability for input ``x``."""
-    with torch.inference_mode():
-        probs = torch.softmax(classifier.model(x), dim=1)[0].float().cpu()
-    index = int(probs.argmax()) if target is None else int(target)
-    if not 0 <= index < len(classifier.categories):
-        raise UserError(
-            f"target class {index} is out of range for {classifier.name} ({len(classifier.categories)} classes)"
-        )
-    return index, float(probs[index])
 
 
 def explain_with(

@@ -86,11 +86,11 @@ def load_concepts(spec: str) -> list[str]:
 
         return read_concept_file(download(CLIP_DISSECT_DATA + DOWNLOADS[spec], f"clip_dissect_{DOWNLOADS[spec]}"))
     if spec == "imagenet":
-        from xaireport.models import imagenet_descriptions
+        from xaireport.models.classnames import imagenet_descriptions
 
         return imagenet_descriptions()
     if spec == "places365":
-        from xaireport.models import places365_categories
+        from xaireport.models.classnames import places365_categories
 
         return places365_categories()
     if Path(spec).expanduser().suffix or Path(spec).expanduser().exists():

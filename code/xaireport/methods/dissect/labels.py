@@ -38,7 +38,7 @@ def describe_units(
 def final_layer_concepts(classifier: Classifier) -> list[str]:
     """The concept set of the final-layer check: for ImageNet-1k outputs the full WordNet synonym strings
     (``tench, Tinca tinca``), as the authors' check uses; otherwise the model's class names."""
-    from xaireport.models import imagenet_descriptions
+    from xaireport.models.classnames import imagenet_descriptions
 
     return imagenet_descriptions() if classifier.label_set == "imagenet-1k" else list(classifier.categories)
 

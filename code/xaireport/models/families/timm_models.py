@@ -1,13 +1,7 @@
-"""Any timm or torchvision image classifier by name: ``timm:<name>`` (every ``timm.list_models()`` entry;
-``timm:<name>.<tag>`` picks a pretrained tag) and ``torchvision:<name>`` (every classification model of
-``torchvision.models.list_models``).
-
-Weights: the library's pretrained download (online), or a local file (a state dict, a checkpoint with a
-``state_dict``/``model`` key, or a ``module.``-prefixed one; read with ``weights_only=True``). A fine-tuned file's
-classifier shape sets the number of classes. Class names: the library's own (torchvision's weights meta, timm's
-ImageNet info for in1k/in21k models), else ``class 0`` … (a ``classes`` file names them: :func:`xaireport.models.load`).
-Preprocessing from the model's own config; target layer and head as :mod:`xaireport.models.anatomy` finds them.
-"""
+"""``timm:<name>``: every ``timm.list_models()`` entry (``timm:<name>.<tag>`` picks a pretrained tag), with timm's
+pretrained weights (the Hugging Face hub) or a local file (a fine-tuned file's classifier sets the class count);
+class names from timm's ImageNet info for in1k/in21k models; preprocessing from the model's pretrained config;
+target layer and head as :mod:`xaireport.models.anatomy` finds them (:func:`xaireport.models.assembly.assemble`)."""
 
 from __future__ import annotations
 
@@ -17,11 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from xaireport.core.downloads import download
 from xaireport.core.errors import UserError
+from xaireport.models.assembly import assemble
 from xaireport.models.checkpoints import classes_in, load_into, read_state_dict, tensors_digest
 from xaireport.models.classifier import Classifier
-from xaireport.models.preprocessing import timm_preprocessing, torchvision_preprocessing
+from xaireport.models.classnames import imagenet_short_names
+from xaireport.models.preprocessing import timm_preprocessing
 from xaireport.models.registry import register_prefix
 
 
@@ -29,12 +24,6 @@ def _timm_names(text: str) -> list[str]:
     import timm
 
     return list(timm.list_models(f"*{text}*" if text else ""))
-
-
-def _torchvision_names(text: str) -> list[str]:
-    import torchvision
-
-    return [n for n in torchvision.models.list_models(module=torchvision.models) if text in n]
 
 
 @register_prefix("timm", _timm_names)
@@ -127,92 +116,3 @@ def _timm_classes(model: Any) -> tuple[list[str] | None, str]:
         return imagenet_short_names(), "imagenet-1k"
     names = [d.split(",")[0] for d in ImageNetInfo(subset).label_descriptions()]
     return (names, subset) if len(names) == model.num_classes else (None, "custom")
-
-
-def imagenet_short_names() -> list[str]:
-    """The 1,000 ImageNet-1k class names as torchvision's weights metadata gives them (``tench``, ``goldfish``)."""
-    import torchvision
-
-    return list(torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
-
-
-@register_prefix("torchvision", _torchvision_names)
-def _torchvision(name: str, weights: Path | None, random_init: bool, _categories: Any) -> Classifier:
-    import torchvision
-
-    from xaireport.core.cache import file_digest
-
-    arch = name.partition(":")[2]
-    default = torchvision.models.get_model_weights(arch).DEFAULT
-    model = torchvision.models.get_model(arch, weights=None)
-    weights_id = "random"
-    if not random_init:
-        if weights is None:
-            filename = default.url.rsplit("/", 1)[-1]
-            weights = download(default.url, filename, hash_prefix=filename.rsplit("-", 1)[-1].split(".")[0])
-        state = read_state_dict(weights)
-        n = classes_in(state, _last_linear(model))
-        if n is not None and n != len(default.meta["categories"]):
-            model = torchvision.models.get_model(arch, weights=None, num_classes=n)
-        load_into(model, state, weights, name)
-        weights_id = file_digest(weights)
-    meta = list(default.meta["categories"])
-    outputs = _outputs(model)
-    categories, label_set = (meta, "imagenet-1k") if outputs == len(meta) == 1000 else (None, "custom")
-    return assemble(name, model, weights_id, torchvision_preprocessing(default), categories, label_set)
-
-
-def _last_linear(model: Any) -> str:
-    """The dotted name of the last ``nn.Linear`` (the classifier of a torchvision model)."""
-    from torch import nn
-
-    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    return names[-1] if names else ""
-
-
-def _outputs(model: Any) -> int:
-    from torch import nn
-
-    last = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    return int(last[-1].out_features) if last else 1000
-
-
-def assemble(
-    name: str,
-    model: Any,
-    weights_id: str,
-    preprocessing: dict,
-    categories: list[str] | None,
-    label_set: str,
-) -> Classifier:
-    """A :class:`Classifier` around a library model: target layer, head and reshape found by
-    :mod:`~xaireport.models.anatomy`; ``class i`` names when the library has none for its outputs."""
-    import torch
-
-    from xaireport.models import anatomy
-
-    model.eval()
-    size = int(preprocessing["crop_size"])
-    layer = anatomy.find_target_layer(model, size)
-    kind = anatomy.transformer_kind(model)
-
-    parts = anatomy.splitter(layer, size)
-    features, head = parts(model)
-    if categories is None:
-        with torch.no_grad():
-            n = int(model(anatomy.example_input(model, size)).shape[1])
-        categories = [f"class {i}" for i in range(n)]
-    return Classifier(
-        name=name,
-        model=model,
-        target_layer=model.get_submodule(layer),
-        categories=categories,
-        device=torch.device("cpu"),
-        features=features,
-        head=head,
-        weights_id=weights_id,
-        label_set=label_set,
-        split=parts,
-        reshape_transform=anatomy.reshape_for(model, kind, size),
-        **preprocessing,
-    )

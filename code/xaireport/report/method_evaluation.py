@@ -179,12 +179,16 @@ def criteria_figure(rank_table: pd.DataFrame, summary_table: pd.DataFrame, path:
 
 
 @cached_figure
-def gallery_figure(crop: np.ndarray, maps: dict[str, np.ndarray], path: Path, cols: int = 5) -> Path:
-    """The first image and every method's map of it (positive evidence, jet overlay), in rows of ``cols``."""
-    from xaireport.outputs import overlay
-    from xaireport.report.figures import image_grid
+def gallery_figure(
+    crop: np.ndarray, maps: dict[str, np.ndarray], outlier_percent: float, path: Path, cols: int = 5
+) -> Path:
+    """The first image, then every method's map of it as a heat map (:func:`~xaireport.report.figures.displayed`:
+    the scaling of the method's family, ``outlier_percent`` for gradient and perturbation maps), in rows of
+    ``cols``, with one colour bar."""
+    from xaireport.methods.registry import get
+    from xaireport.report.figures import MAP_CMAP, displayed, image_grid
 
-    cells = [crop] + [overlay(crop, m) for m in maps.values()]
+    cells = [crop] + [displayed(m, get(n), outlier_percent) for n, m in maps.items()]
     titles = ["input"] + [label(n) for n in maps]
     blank = np.full_like(crop, 255)
     while len(cells) % cols:
@@ -192,7 +196,16 @@ def gallery_figure(crop: np.ndarray, maps: dict[str, np.ndarray], path: Path, co
         titles.append("")
     rows = [cells[i : i + cols] for i in range(0, len(cells), cols)]
     title_rows = [titles[i : i + cols] for i in range(0, len(titles), cols)]
-    fig = image_grid(rows, [""] * len(rows), [""] * cols, cell_titles=title_rows, size=1.7, titles_only=True)
+    fig = image_grid(
+        rows,
+        [""] * len(rows),
+        [""] * cols,
+        cell_titles=title_rows,
+        cmap=MAP_CMAP,
+        size=1.7,
+        titles_only=True,
+        colorbar="positive evidence (1 = the map's top)",
+    )
     return save_figure(fig, path)
 
 
@@ -221,7 +234,9 @@ def prepare(session: Session) -> Chapter:
     fig = criteria_figure(rk, summ, fig_dir / "criteria.png")
     first = evaluation.images_for(session)[0]
     maps = {m: explain(session, first, session.method(m)).heatmap for m in methods}
-    gallery = gallery_figure(session.classifier().crop(first.array), maps, fig_dir / "gallery.png")
+    gallery = gallery_figure(
+        session.classifier().crop(first.array), maps, s.display.outlier_percent, fig_dir / "gallery.png"
+    )
     return Chapter(
         table,
         methods,

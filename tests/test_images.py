@@ -131,7 +131,9 @@ def test_a_folder_is_validated_without_holding_every_image(tmp_path):
 
     firsts, _, peak = measure(use_all, "cpu", interval=0.002)
     assert firsts == [i * 10 for i in range(20)]
-    assert peak < (DECODED_KEPT + 4) * 12 * 2**20  # 20 held would be 240 MB
+    # 20 held would be 240 MB. The peak is the kernel's exact high-water mark (core/memory.py), which also sees the
+    # short-lived decode buffers of the image being read (measured 115 MB: the kept images plus a few buffers)
+    assert peak < (DECODED_KEPT + 8) * 12 * 2**20
 
 
 def test_an_image_changed_after_validation_is_one_line(tmp_path):

@@ -99,6 +99,10 @@ def test_default_profile_from_quarto_yml(project):
         ),
         ("xaireport:\n  cams:\n    methods: []\n", "xaireport.cams.methods may not be an empty list"),
         (
+            "xaireport:\n  display:\n    outlier_percent: 50\n",
+            "xaireport.display.outlier_percent = 50 is out of range: it must be in [0, 50)",
+        ),
+        (
             "xaireport:\n  classifier:\n    model: vgg\n",
             "xaireport.classifier.model = 'vgg' is out of range: it must be one of",
         ),

@@ -41,14 +41,18 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def write_map_outputs(out: Path, stem: str, crop: np.ndarray, result: Explanation) -> None:
-    """``OUT/<method>/<stem>.npy`` (the map, float32, signed where the method is), ``<stem>.png`` (overlay of its
-    positive evidence), ``<stem>-mask.png`` (the same in greyscale)."""
+def write_map_outputs(
+    out: Path, stem: str, crop: np.ndarray, result: Explanation, shown: np.ndarray | None = None
+) -> None:
+    """``OUT/<method>/<stem>.npy`` (the map, float32, signed where the method is), ``<stem>.png`` (overlay of
+    ``shown``, the map as the figures draw it in [0, 1]: ``xaireport.report.figures.displayed``; default: its
+    positive evidence scaled to its maximum), ``<stem>-mask.png`` (the same in greyscale)."""
     d = Path(out) / result.method
     d.mkdir(parents=True, exist_ok=True)
+    view = result.heatmap if shown is None else shown
     save_npy(d / f"{stem}.npy", result.map.astype(np.float32))
-    save_png(overlay(crop, result.heatmap), d / f"{stem}.png")
-    save_png(result.heatmap, d / f"{stem}-mask.png")
+    save_png(overlay(crop, view), d / f"{stem}.png")
+    save_png(view, d / f"{stem}-mask.png")
 
 
 def write_predictions(path: Path, rows: list[tuple[str, int, str, float]]) -> None:

@@ -214,6 +214,16 @@ class EvaluationSettings:
 
 
 @dataclass(frozen=True)
+class DisplaySettings:
+    """How the figures draw a map (:func:`xaireport.report.figures.displayed`)."""
+
+    #: Gradient and perturbation maps: the largest values holding this percentage of a map's total positive
+    #: attribution saturate the colour scale (Captum's ``visualize_image_attr``, ``outlier_perc``); 0 scales the
+    #: map to its maximum.
+    outlier_percent: float = setting(2, Check(lambda v: 0 <= v < 50, "in [0, 50)"))
+
+
+@dataclass(frozen=True)
 class DissectionModelSettings:
     model: str = setting("resnet18", _model_name())
     weights: str | None = setting(None)
@@ -282,6 +292,7 @@ class Settings:
     comparison: ComparisonSettings = field(default_factory=ComparisonSettings)
     sanity: SanitySettings = field(default_factory=SanitySettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    display: DisplaySettings = field(default_factory=DisplaySettings)
     dissection: DissectionSettings = field(default_factory=DissectionSettings)
     #: The plug-ins' sections (:func:`register_section`): name → that section's dataclass instance.
     extensions: dict[str, Any] = field(default_factory=dict, metadata={"schema": False})

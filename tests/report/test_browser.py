@@ -2,8 +2,8 @@
 Selenium; no browser download) opens every page of the smoke render served over HTTP, as a reader's browser would.
 
 Fails on any console error; clicks a sortable column of chapter 1's unit table and checks the rows are reordered;
-opens a figure in the lightbox. Skips, saying so in the test report, only where no Chromium is installed
-(``bash .ci/run`` installs it with apt-get where it can).
+opens a figure in the lightbox; checks that every map in chapter 6's gallery shows structure. Skips, saying so in the
+test report, only where no Chromium is installed (``bash .ci/run`` installs it with apt-get where it can).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -132,3 +133,47 @@ def test_a_figure_opens_in_the_lightbox(served, browser):
     assert image.get_attribute("src") == target
     assert browser.execute_script("return arguments[0].naturalWidth", image) > 100  # the PNG loaded
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+#: The least standard deviation (0–255 grey levels) of one heat map in chapter 6's gallery. A map the display
+#: scaled into one colour (all black: nothing above the clip; or one flat tone) is below it; the smoke render's
+#: sparsest map (Guided Backprop) measured well above it.
+GALLERY_STD_FLOOR = 4.0
+
+
+def gallery_cells(png: Path) -> list[np.ndarray]:
+    """The square image cells of a gallery figure (input and heat maps, in reading order) as grey arrays: the
+    connected non-white regions of the PNG that are about square and at least half as large as the largest (titles,
+    tick labels and the tall colour bar are not)."""
+    from PIL import Image
+    from scipy import ndimage
+
+    with Image.open(png) as im:
+        rgb = np.asarray(im.convert("RGB"), dtype=np.float64)
+    regions, _ = ndimage.label(rgb.min(axis=2) < 250)
+    boxes = [b for b in ndimage.find_objects(regions) if b is not None]
+    side = max(min(b[0].stop - b[0].start, b[1].stop - b[1].start) for b in boxes)
+    cells = []
+    for b in boxes:
+        h, w = b[0].stop - b[0].start, b[1].stop - b[1].start
+        if min(h, w) >= side / 2 and 0.8 <= h / w <= 1.25:
+            cells.append((b[0].start // (side // 2), b[1].start, rgb[b].mean(axis=2)))
+    return [c for _, _, c in sorted(cells, key=lambda c: (c[0], c[1]))]
+
+
+def test_every_map_in_chapter_6s_gallery_shows_structure(smoke_site, served, browser):
+    """Issue 37: four of fourteen maps looked blank (a uniform overlay). The page shows the gallery, and every heat
+    map in it varies (grey-level standard deviation above :data:`GALLERY_STD_FLOOR`), so a blank figure fails."""
+    from selenium.webdriver.common.by import By
+
+    from xaireport.settings import load
+
+    assert _open(browser, f"{served}/chapters/method-evaluation.html") == []
+    image = browser.find_element(By.CSS_SELECTOR, "#fig-evaluation-gallery img")
+    assert browser.execute_script("return arguments[0].naturalWidth", image) > 300  # the PNG loaded
+    src = image.get_attribute("src").removeprefix(served + "/")
+    cells = gallery_cells(smoke_site / src)
+    methods = load(profile="smoke").evaluation.methods
+    assert len(cells) == len(methods) + 1  # the input, then one heat map per method
+    stds = {m: float(cell.std()) for m, cell in zip(methods, cells[1:])}
+    assert all(s > GALLERY_STD_FLOOR for s in stds.values()), stds

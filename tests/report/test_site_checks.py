@@ -36,6 +36,46 @@ def test_each_defect_is_reported(tmp_path):
         assert expected in found, found
 
 
+#: A citation as Quarto writes it, parenthetical (``[@key]``) and in-text (``@key``).
+CITE = '<span class="citation" data-cites="s17">(<a href="#ref-s17">Selvaraju et al. 2017</a>)</span>'
+IN_TEXT = '<span class="citation" data-cites="s17">Selvaraju et al. (<a href="#ref-s17">2017</a>)</span>'
+
+
+def test_what_clutters_a_readers_page_is_reported(tmp_path):
+    """Issue 37: per-cell "Code" toggles, a citation's parentheses inside a sentence's, "Typst" as a format link."""
+    page = _page(
+        tmp_path,
+        '<details class="code-fold"><summary>Code</summary><pre><code>x = 1</code></pre></details>'
+        f"<p>from gradients (Grad-CAM {CITE}), or by masks (ScoreCAM, {IN_TEXT}).</p>"
+        f"<ul><li>Sparseness [{IN_TEXT}, as Quantus; chapter 2].</li></ul>"
+        '<div class="quarto-alternate-formats"><h2>Other Formats</h2><ul><li><a href="p.html"><i class="bi"></i>Typst'
+        "</a></li></ul></div>",
+    )
+    problems = page_problems(tmp_path, page)
+    assert problems == [
+        "chapters/p.html: 1 per-cell code toggles (the page's code is behind one button)",
+        "chapters/p.html: a citation in parentheses inside parentheses: 'from gradients (Grad-CAM (Selvaraju et al. "
+        "2017)'",
+        "chapters/p.html: a citation in parentheses inside parentheses: 'u et al. 2017)), or by masks (ScoreCAM, "
+        "Selvaraju et al. (2017)'",  # the 40 characters before the citation, and the citation
+        "chapters/p.html: a bracketed citation Pandoc did not read (a ';' in its text?): 'Sparseness [Selvaraju et "
+        "al. (2017)'",
+        "chapters/p.html: the margin links the format 'Typst'",
+    ]
+
+
+def test_citations_in_a_readers_form_and_parentheses_in_code_or_formulas_pass(tmp_path):
+    page = _page(
+        tmp_path,
+        f"<p>Grad-CAM {CITE} weights channels; {IN_TEXT} showed it (on ResNets).</p>"
+        f"<p>The map (<code>f(g(x))</code> with <math><mi>φ</mi><mo>(</mo><mi>x</mi></math>) {CITE}.</p>"
+        "<p>An open ( in one paragraph</p><p>does not reach the next: Grad-CAM " + CITE + "</p>"
+        '<div class="quarto-alternate-formats"><h2>Other Formats</h2><ul><li><a href="p.html"><i class="bi"></i>PDF'
+        "</a></li></ul></div>",
+    )
+    assert page_problems(tmp_path, page) == []
+
+
 @pytest.mark.quarto
 @pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not installed here")
 def test_a_broken_reference_or_a_remote_script_in_a_real_render_fails_the_checks(tmp_path):

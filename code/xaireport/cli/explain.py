@@ -16,14 +16,18 @@ if TYPE_CHECKING:
 
 def write_explanations(session: Session, methods: list[Method], out: Path, target: int | None) -> None:
     """Every method on every image of the session (cached): ``OUT/<method>/<image>.npy`` (the map at the model's
-    input resolution, float32), ``<image>.png`` (overlay), ``<image>-mask.png``, and ``OUT/predictions.csv``."""
+    input resolution, float32), ``<image>.png`` (overlay of the map as the report draws it:
+    :func:`xaireport.report.figures.displayed`), ``<image>-mask.png``, and ``OUT/predictions.csv``."""
     from xaireport.outputs import write_map_outputs, write_predictions
+    from xaireport.report.figures import displayed
     from xaireport.results.explanations import explain_images
 
+    records = {m.name: m for m in methods}
+    percent = session.settings.display.outlier_percent
     rows = []
     for e in explain_images(session, methods, target=target, desc="images"):
-        for r in e.results.values():
-            write_map_outputs(out, e.image.stem, e.crop, r)
+        for name, r in e.results.items():
+            write_map_outputs(out, e.image.stem, e.crop, r, displayed(r, records[name], percent))
         p = e.prediction
         rows.append((e.image.name, p.class_index, p.class_name, p.score))
     write_predictions(out / "predictions.csv", rows)

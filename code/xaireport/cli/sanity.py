@@ -50,7 +50,7 @@ def _sanity(args: argparse.Namespace) -> int:
     checks = run(session, images=session.images())
     args.out.mkdir(parents=True, exist_ok=True)
     written = sanity_checks.save_all(checks, args.out)
-    sanity_checks.cascade_figure(checks, args.out / "cascade.png")
+    sanity_checks.cascade_figure(checks, s.display.outlier_percent, args.out / "cascade.png")
     sanity_checks.curve_figure(checks, args.out / "curves.png")
     for v in verdicts(checks, s.sanity):
         outcome = v.outcome if v.outcome != "undecided" else v.decision.undecided_reason()

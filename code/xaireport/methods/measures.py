@@ -187,7 +187,7 @@ register(
         "robustness",
         f"{_R}:max_sensitivity",
         ("evaluation.sensitivity_samples", "evaluation.sensitivity_radius", "seed"),
-        reference="yeh2019fidelity",
+        reference="yeh2019infidelity",
         description="the largest relative change of the map under uniform noise on the model's input",
     )
 )

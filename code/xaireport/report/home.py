@@ -9,24 +9,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xaireport.methods.registry import label
+from xaireport.methods.registry import get, label
 from xaireport.report import cam_methods, gradcam_vs_lime, lime, network_dissection, sanity_checks
-from xaireport.report.figures import cached_figure, image_grid, save_figure
+from xaireport.report.figures import MAP_CMAP, cached_figure, displayed, image_grid, save_figure
 
 if TYPE_CHECKING:
     from xaireport.session import Session
 
 
 @cached_figure
-def teaser_figure(cam: cam_methods.CamRun, lime_run: lime.LimeRun, path: Path) -> Path:
-    """The image as the model sees it, then each CAM method's overlay and LIME's heatmap overlay."""
-    from xaireport.outputs import overlay
-
-    views = [cam.crop] + [overlay(cam.crop, r.heatmap) for r in cam.results.values()]
-    views.append(overlay(cam.crop, lime_run.result.heatmap))
+def teaser_figure(cam: cam_methods.CamRun, lime_run: lime.LimeRun, outlier_percent: float, path: Path) -> Path:
+    """The image as the model sees it, then each CAM method's map and LIME's as heat maps beside it, each scaled as
+    its family's maps are (:func:`~xaireport.report.figures.displayed`), with one colour bar."""
+    views = [cam.crop] + [displayed(r, get(m), outlier_percent) for m, r in cam.results.items()]
+    views.append(displayed(lime_run.result.heatmap, get("lime"), outlier_percent))
     labels = ["input"] + [label(m) for m in cam.results] + ["LIME"]
     p = cam.prediction
-    fig = image_grid([views], [f"{p.class_name} ({p.score:.2f})"], labels, size=2.2)
+    fig = image_grid(
+        [views],
+        [f"{p.class_name} ({p.score:.2f})"],
+        labels,
+        cmap=MAP_CMAP,
+        size=2.2,
+        colorbar="positive evidence (1 = the map's top)",
+    )
     return save_figure(fig, path)
 
 
@@ -49,5 +55,10 @@ def prepare(session: Session) -> Findings:
         cams,
         gradcam_vs_lime.prepare(session),
         sanity_checks.prepare(session),
-        teaser_figure(cams.runs[0], lime_chapter.runs[0], session.figures_dir("home") / "teaser.png"),
+        teaser_figure(
+            cams.runs[0],
+            lime_chapter.runs[0],
+            session.settings.display.outlier_percent,
+            session.figures_dir("home") / "teaser.png",
+        ),
     )

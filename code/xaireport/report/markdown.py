@@ -19,13 +19,15 @@ def table(df: pd.DataFrame, caption: str, label: str, digits: int = 3) -> str:
     return markdown(df, digits) + f"\n\n: {caption} {{#{label}}}\n"
 
 
-def figure(report: Report, path: str | os.PathLike, caption: str, label: str, alt: str) -> str:
-    """A saved figure as a captioned, cross-referenceable markdown image (path relative to the chapter page). The
-    caption is Markdown written by the chapter: escape the names it carries with :func:`.escaping.md`; the alt text
-    is escaped here."""
+def figure(
+    report: Report, path: str | os.PathLike, caption: str, label: str, alt: str, page_dir: str = "chapters"
+) -> str:
+    """A saved figure as a captioned, cross-referenceable markdown image (path relative to the page, which lies in
+    ``page_dir``: ``"."`` for the home page). The caption is Markdown written by the chapter: escape the names it
+    carries with :func:`.escaping.md`; the alt text is escaped here."""
     from xaireport.report.escaping import attribute
 
-    return f'![{caption}](<{report.md_path(path)}>){{#{label} fig-alt="{attribute(alt)}"}}\n'
+    return f'![{caption}](<{report.md_path(path, page_dir)}>){{#{label} fig-alt="{attribute(alt)}"}}\n'
 
 
 def callout(kind: str, title: str, body: str) -> str:

@@ -144,20 +144,39 @@ def criteria_figure(rank_frame: pd.DataFrame, summary_frame: pd.DataFrame, path:
 
 
 @cached_figure
-def gallery_figure(crop: np.ndarray, maps: dict[str, np.ndarray], path: Path, cols: int = 5) -> Path:
-    """The first image and every method's map of it (positive evidence, jet overlay), in rows of ``cols``."""
-    from xaireport.outputs import overlay
-    from xaireport.report.figures import image_grid
+def gallery_figure(
+    crop: np.ndarray,
+    maps: dict[str, np.ndarray],
+    titles_of: dict[str, str],
+    outlier_percent: float,
+    path: Path,
+    cols: int = 5,
+) -> Path:
+    """The first image, then every method's map of it (``maps``: method name → map; ``titles_of``: its title, the
+    merged label of identical methods) as a heat map (:func:`~xaireport.report.figures.displayed`: the scaling of
+    the method's family, ``outlier_percent`` for gradient and perturbation maps), in rows of ``cols``, with one
+    colour bar."""
+    from xaireport.methods.registry import get, label
+    from xaireport.report.figures import MAP_CMAP, displayed, image_grid
 
-    cells = [crop] + [overlay(crop, m) for m in maps.values()]
-    titles = ["input"] + list(maps)
+    cells = [crop] + [displayed(m, get(n), outlier_percent) for n, m in maps.items()]
+    titles = ["input"] + [titles_of.get(n, label(n)) for n in maps]
     blank = np.full_like(crop, 255)
     while len(cells) % cols:
         cells.append(blank)
         titles.append("")
     rows = [cells[i : i + cols] for i in range(0, len(cells), cols)]
     title_rows = [titles[i : i + cols] for i in range(0, len(titles), cols)]
-    fig = image_grid(rows, [""] * len(rows), [""] * cols, cell_titles=title_rows, size=1.7, titles_only=True)
+    fig = image_grid(
+        rows,
+        [""] * len(rows),
+        [""] * cols,
+        cell_titles=title_rows,
+        cmap=MAP_CMAP,
+        size=1.7,
+        titles_only=True,
+        colorbar="positive evidence (1 = the map's top)",
+    )
     return save_figure(fig, path)
 
 
@@ -217,6 +236,7 @@ class Chapter:
 def prepare(session: Session) -> Chapter:
     from xaireport.core.fileio import save_csv
 
+    s = session.settings
     r = evaluation.run(session)
     ranks = rankings(r)
     summaries = [summary(r, part) for part in SUMMARY_PARTS]
@@ -225,6 +245,8 @@ def prepare(session: Session) -> Chapter:
     fig_dir = session.figures_dir("evaluation")
     fig = criteria_figure(rk, summary(r), fig_dir / "criteria.png")
     first = session.images()[0]
-    maps = {r.labels[m]: explain(session, first, session.method(m)).heatmap for m in r.methods}
-    gallery = gallery_figure(session.classifier().crop(first.array), maps, fig_dir / "gallery.png")
+    maps = {m: explain(session, first, session.method(m)).map for m in r.methods}
+    gallery = gallery_figure(
+        session.classifier().crop(first.array), maps, r.labels, s.display.outlier_percent, fig_dir / "gallery.png"
+    )
     return Chapter(r, summaries, ranks, rk, ranking_table(r, ranks), fig, gallery, csv, conclude(r, ranks))

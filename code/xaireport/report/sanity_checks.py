@@ -159,19 +159,26 @@ def edge_table(edges: list[EdgeBaseline]) -> pd.DataFrame:
 
 
 @cached_figure
-def cascade_figure(run: SanityRun, path: Path) -> Path:
+def cascade_figure(run: SanityRun, outlier_percent: float, path: Path) -> Path:
     """Adebayo-style: rows = methods, columns = the trained model, then each cascade step (first image, first seed),
-    then the image's Sobel edges (the paper's edge-detector baseline)."""
-    steps = [s for s in range(len(run.order) + 1)]
+    then the image's Sobel edges (the paper's edge-detector baseline). Each map is drawn as
+    :func:`~xaireport.report.figures.displayed` scales its method's family (``outlier_percent`` for gradient and
+    perturbation maps), in greyscale with one colour bar; the edges are scaled to their own range."""
+    from xaireport.methods.registry import get
+    from xaireport.report.figures import displayed
+
+    steps = range(len(run.order) + 1)
     methods = [m for m in run.explained if all((m, s) in run.first_maps for s in steps)]
     rows = []
     for m in methods:
-        row = [unit_range(run.first_maps[m, step]) for step in steps]
+        row = [displayed(run.first_maps[m, step], get(m), outlier_percent) for step in steps]
         if run.first_crop is not None:
             row.append(unit_range(edge_map(run.first_crop, row[0].shape)))
         rows.append(row)
     cols = ["trained"] + [b.name for b in run.order] + (["Sobel edges"] if run.first_crop is not None else [])
-    fig = image_grid(rows, [label(m) for m in methods], cols, cmap="gray", size=1.1)
+    fig = image_grid(
+        rows, [label(m) for m in methods], cols, cmap="gray", size=1.1, colorbar="relevance (1 = the map's top)"
+    )
     return save_figure(fig, path)
 
 
@@ -318,7 +325,7 @@ def prepare(session: Session) -> Chapter:
     return Chapter(
         r,
         save_all(r, res_dir),
-        cascade_figure(r, fig_dir / "cascade.png"),
+        cascade_figure(r, s.display.outlier_percent, fig_dir / "cascade.png"),
         curve_figure(r, fig_dir / "curves.png"),
         null_figure(vs, fig_dir / "null.png"),
         vs,

@@ -45,7 +45,7 @@ def write_map_outputs(
     out: Path, stem: str, crop: np.ndarray, result: Explanation, shown: np.ndarray | None = None
 ) -> None:
     """``OUT/<method>/<stem>.npy`` (the map, float32, signed where the method is), ``<stem>.png`` (overlay of
-    ``shown``, the map as the figures draw it in [0, 1]: ``xaireport.report.figures.displayed``; default: its
+    ``shown``, the map as the figures draw it in [0, 1]: ``xaireport.methods.display.displayed``; default: its
     positive evidence scaled to its maximum), ``<stem>-mask.png`` (the same in greyscale)."""
     d = Path(out) / result.method
     d.mkdir(parents=True, exist_ok=True)

@@ -215,7 +215,7 @@ class EvaluationSettings:
 
 @dataclass(frozen=True)
 class DisplaySettings:
-    """How the figures draw a map (:func:`xaireport.report.figures.displayed`)."""
+    """How the figures draw a map (:func:`xaireport.methods.display.displayed`)."""
 
     #: Gradient and perturbation maps: the largest values holding this percentage of a map's total positive
     #: attribution saturate the colour scale (Captum's ``visualize_image_attr``, ``outlier_perc``); 0 scales the

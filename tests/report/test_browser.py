@@ -173,7 +173,11 @@ def test_every_map_in_chapter_6s_gallery_shows_structure(smoke_site, served, bro
     assert browser.execute_script("return arguments[0].naturalWidth", image) > 300  # the PNG loaded
     src = image.get_attribute("src").removeprefix(served + "/")
     cells = gallery_cells(smoke_site / src)
-    methods = load(profile="smoke").evaluation.methods
-    assert len(cells) == len(methods) + 1  # the input, then one heat map per method
+    import pandas as pd
+
+    settings = load(profile="smoke")
+    rows = pd.read_csv(settings.folder(settings.paths.results) / "evaluation/evaluation.csv")["method"].unique()
+    methods = list(rows)  # one per method, methods with the same map on this model merged into one
+    assert len(cells) == len(methods) + 1  # the input, then one heat map per row of the chapter
     stds = {m: float(cell.std()) for m, cell in zip(methods, cells[1:])}
     assert all(s > GALLERY_STD_FLOOR for s in stds.values()), stds

@@ -212,9 +212,18 @@ import time
 import numpy as np
 
 from xaireport.methods.explanations import Explanation
+from xaireport.methods.measures import Measure, register as register_measure
 from xaireport.methods.registry import Method, register
 
 register(Method("centrebump", "Centre bump", "CAM", __name__, cost="no pass"))
+# A measure by CONTRIBUTING's recipe: the share of the map's mass in the central half of the image.
+register_measure(Measure("centre_mass", "centre mass", "higher", "complexity", f"{__name__}:centre_mass"))
+
+
+def centre_mass(ctx):
+    m = np.abs(ctx.explanation.map)
+    q = m.shape[0] // 4
+    return float(m[q:-q, q:-q].sum() / m.sum()) if m.sum() > 0 else float("nan")
 
 
 def explain(classifier, image, target=None, *, progress=True):
@@ -244,6 +253,7 @@ def test_a_registered_method_reaches_the_chapters_without_other_edits(root, tmp_
         "plugins": ["xr_centre_plugin"],
         "cams.methods": ["gradcam", "centrebump"],
         "sanity.methods": ["gradcam", "centrebump"],
+        "evaluation.methods": ["gradcam", "centrebump"],
         "paths.cache": str(tmp_path / "cache"),
         "paths.results": str(tmp_path / "results"),
         "paths.figures": str(tmp_path / "figures"),
@@ -278,3 +288,9 @@ def test_a_registered_method_reaches_the_chapters_without_other_edits(root, tmp_
     assert len(bump) == 2 * 2 * 2 + 9 and cascade["step"].nunique() == 11
     assert (bump["spearman"] == 1.0).all()
     assert "**Centre bump: fails**" in text
+    nb = qmd.execute(root / "chapters/method-evaluation.qmd", root, profile="smoke")
+    text = qmd.outputs_text(nb)
+    assert "Traceback" not in text and "Centre bump" in text and "centre mass ↑" in text  # the plug-in measure
+    evaluation = pd.read_csv(out / "results/evaluation/evaluation.csv")
+    assert set(evaluation["method"]) == {"gradcam", "centrebump"} and evaluation["centre_mass"].notna().all()
+    assert evaluation.loc[evaluation["method"] == "centrebump", "centre_mass"].iloc[0] > 0.75  # a centred bump

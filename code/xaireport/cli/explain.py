@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 def write_explanations(session: Session, methods: list[Method], out: Path, target: int | None) -> None:
     """Every method on every image of the session (cached): ``OUT/<method>/<image>.npy`` (the map at the model's
     input resolution, float32), ``<image>.png`` (overlay of the map as the report draws it:
-    :func:`xaireport.report.figures.displayed`), ``<image>-mask.png``, and ``OUT/predictions.csv``."""
+    :func:`xaireport.methods.display.displayed`), ``<image>-mask.png``, and ``OUT/predictions.csv``."""
+    from xaireport.methods.display import displayed
     from xaireport.outputs import write_map_outputs, write_predictions
-    from xaireport.report.figures import displayed
     from xaireport.results.explanations import explain_images
 
     records = {m.name: m for m in methods}

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xaireport.methods.display import displayed
 from xaireport.methods.registry import get, label
 from xaireport.report import cam_methods, gradcam_vs_lime, lime, network_dissection, sanity_checks
-from xaireport.report.figures import MAP_CMAP, cached_figure, displayed, image_grid, save_figure
+from xaireport.report.figures import MAP_CMAP, cached_figure, image_grid, save_figure
 
 if TYPE_CHECKING:
     from xaireport.session import Session

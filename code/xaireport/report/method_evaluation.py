@@ -156,8 +156,9 @@ def gallery_figure(
     merged label of identical methods) as a heat map (:func:`~xaireport.report.figures.displayed`: the scaling of
     the method's family, ``outlier_percent`` for gradient and perturbation maps), in rows of ``cols``, with one
     colour bar."""
+    from xaireport.methods.display import displayed
     from xaireport.methods.registry import get, label
-    from xaireport.report.figures import MAP_CMAP, displayed, image_grid
+    from xaireport.report.figures import MAP_CMAP, image_grid
 
     cells = [crop] + [displayed(m, get(n), outlier_percent) for n, m in maps.items()]
     titles = ["input"] + [titles_of.get(n, label(n)) for n in maps]

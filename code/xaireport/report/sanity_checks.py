@@ -164,8 +164,8 @@ def cascade_figure(run: SanityRun, outlier_percent: float, path: Path) -> Path:
     then the image's Sobel edges (the paper's edge-detector baseline). Each map is drawn as
     :func:`~xaireport.report.figures.displayed` scales its method's family (``outlier_percent`` for gradient and
     perturbation maps), in greyscale with one colour bar; the edges are scaled to their own range."""
+    from xaireport.methods.display import displayed
     from xaireport.methods.registry import get
-    from xaireport.report.figures import displayed
 
     steps = range(len(run.order) + 1)
     methods = [m for m in run.explained if all((m, s) in run.first_maps for s in steps)]

@@ -2,7 +2,8 @@
 are built from (:mod:`xaireport.core.codegraph`) and on the report's source (issue 35):
 
 * imports go downwards only: ``core`` < ``models``, ``images`` < ``methods`` < ``settings`` < ``results``,
-  ``outputs`` < ``session`` < ``report``, ``cli`` (a module may import its own subpackage and anything below);
+  ``outputs`` < ``session`` < ``engine`` < ``report``, ``cli`` (a module may import its own subpackage and anything
+  below);
 * ``cli`` never imports ``report`` (a command and a chapter call the same functions of ``results``) and ``report``
   never imports ``cli``;
 * ``report`` computes nothing it prints: no numeric primitive (logarithms, roots, NaN-aware or other statistics,
@@ -32,6 +33,7 @@ LAYERS = [
     {"settings"},
     {"results", "outputs"},
     {"session"},
+    {"engine"},
     {"report", "cli"},
     {"__main__"},
 ]

@@ -32,6 +32,14 @@ class Session:
     settings: Settings
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        import pandas as pd
+
+        # A user's file name may hold bytes that are not UTF-8 (kept as surrogates by Python); pandas 3 stores
+        # strings in Arrow when pyarrow is installed (the ray extra brings it), and Arrow refuses such strings.
+        # Python-backed strings keep them, and the CSV writer escapes them (core.fileio.save_csv).
+        pd.set_option("mode.string_storage", "python")
+
     @property
     def project_dir(self) -> Path:
         return self.settings.project_dir

@@ -17,7 +17,7 @@ from xaireport.cli.options import COMMANDS
 from xaireport.core.errors import UserError
 
 #: The modules that register a subcommand each (imported by :func:`build_parser`, in this order).
-COMMAND_MODULES = ("check", "models", "explain", "cams", "lime", "compare", "sanity", "dissect")
+COMMAND_MODULES = ("check", "models", "explain", "cams", "lime", "compare", "sanity", "dissect", "precompute")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -39,14 +39,37 @@ def _configure_explain(p: argparse.ArgumentParser) -> None:
         "--methods", required=True, help="comma-separated registered methods (`xaireport methods` lists them)"
     )
     p.add_argument("--target", type=int, default=None, help="class index to explain (default: top-1)")
+    from xaireport.cli.precompute import add_engine_options
+
+    add_engine_options(p)
 
 
 @command("explain", "maps of any registered explanation methods for a folder of images", _configure_explain)
 def _explain(args: argparse.Namespace) -> int:
     session = session_from(args)  # first: the settings' plug-ins may register the methods named
     names = parse_methods(args.methods) or []
-    prepare(args, session, out=args.out)
-    write_explanations(session, session.methods(names, "--methods"), args.out, args.target)
+    methods = session.methods(names, "--methods")
+    if args.engine == "ray":
+        import time
+
+        from xaireport.core import progress
+        from xaireport.engine import cancel, connect, explain_folder
+        from xaireport.outputs import write_predictions
+
+        connect(args.address)  # an unreachable cluster fails before any work
+        prepare(args, session, out=args.out)
+        images, start = session.images(), time.time()
+        try:
+            done = explain_folder([im.path for im in images], session.settings, names, args.out, args.target,
+                                  args.address)  # fmt: skip
+            found = {row[0]: row for row in progress.bar(done, desc="images", unit="image", total=len(images))}
+        except KeyboardInterrupt:
+            cancel([args.out, session.cache.root], start)
+            raise
+        write_predictions(args.out / "predictions.csv", [found[im.name] for im in images])
+    else:
+        prepare(args, session, out=args.out)
+        write_explanations(session, methods, args.out, args.target)
     print(f"wrote {len(session.images())} images × {len(names)} methods ({','.join(names)}) to {args.out}")
     return 0
 

@@ -171,9 +171,15 @@ def randomize(classifier: Classifier, upto: str | None = None, only: str | None 
     finally:
         torch.random.set_rng_state(state)
     model.eval()
-    # A cascade down to the top block is that block alone: one identity, so its maps are computed once.
-    tag = f"only:{chosen[0].name}" if len(chosen) == 1 else f"cascade:{upto}" if upto else "trained"
-    return classifier.with_model(model, f"{classifier.weights_id}|random[{tag},seed={seed}]")
+    return classifier.with_model(model, random_weights_id(classifier.weights_id, [b.name for b in chosen], upto, seed))
+
+
+def random_weights_id(weights_id: str, chosen: list[str], upto: str | None, seed: int) -> str:
+    """The ``weights_id`` of a classifier with the blocks ``chosen`` re-initialised (:func:`randomize`), known
+    without building it (``xaireport precompute`` names the cache entries of randomized networks by it). A cascade
+    down to the top block is that block alone: one identity, so its maps are computed once."""
+    tag = f"only:{chosen[0]}" if len(chosen) == 1 else f"cascade:{upto}" if upto else "trained"
+    return f"{weights_id}|random[{tag},seed={seed}]"
 
 
 # --- Similarity of a map to the trained model's map ----------------------------------------------------------

@@ -14,7 +14,7 @@ from PIL import Image
 from xaireport.core.fileio import save_csv
 from xaireport.methods.dissect.categories import CATEGORIES, categorize, scene_words
 from xaireport.report.figures import cached_figure, save_figure
-from xaireport.results.dissection import RANDOM_KEY, DissectionRun
+from xaireport.results.dissection import RANDOM_KEY, DissectionRun, missing_inputs
 from xaireport.results.dissection import run as run_dissection
 
 if TYPE_CHECKING:
@@ -29,29 +29,6 @@ MODEL_LABELS = {
     "places365": "ResNet-18 (Places365)",
 }
 DOWNLOADED_PROBES = ("places365-val", "broden")
-DOWNLOADED_CONCEPTS = ("20k", "broden", "places365")
-
-
-def missing_inputs(settings: Settings) -> list[str]:
-    """Settings that must point at local files before chapter 1 can run without downloads
-    (empty when downloads are allowed, or everything needed is local or random)."""
-    d = settings.dissection
-    if d.download:
-        return []
-    missing = []
-    if not d.random_weights:
-        for key, spec in d.models.items():
-            if spec.weights is None:
-                missing.append(f"dissection.models.{key}.weights")
-        if d.models.places365.categories is None:
-            missing.append("dissection.models.places365.categories")
-    if d.clip.weights is None and d.clip.pretrained not in ("none", ""):
-        missing.append("dissection.clip.weights")
-    if d.probe.source != "generated" and d.probe.root is None:
-        missing.append("dissection.probe.root")
-    if d.concepts in DOWNLOADED_CONCEPTS:
-        missing.append("dissection.concepts (a local file, or wordfreq-20k)")
-    return missing
 
 
 def null_thresholds(baseline: ModelDissection, q: float = NULL_QUANTILE) -> dict[str, float]:

@@ -15,6 +15,33 @@ if TYPE_CHECKING:
     from xaireport.methods.dissect.labels import ModelDissection
     from xaireport.methods.dissect.probe import ProbeSet
     from xaireport.session import Session
+    from xaireport.settings import Settings
+
+
+#: Concept lists that only exist as downloads (the paper's 20k word list, Broden's labels, Places365's classes).
+DOWNLOADED_CONCEPTS = ("20k", "broden", "places365")
+
+
+def missing_inputs(settings: Settings) -> list[str]:
+    """Settings that must point at local files before chapter 1 can run without downloads
+    (empty when downloads are allowed, or everything needed is local or random)."""
+    d = settings.dissection
+    if d.download:
+        return []
+    missing = []
+    if not d.random_weights:
+        for key, spec in d.models.items():
+            if spec.weights is None:
+                missing.append(f"dissection.models.{key}.weights")
+        if d.models.places365.categories is None:
+            missing.append("dissection.models.places365.categories")
+    if d.clip.weights is None and d.clip.pretrained not in ("none", ""):
+        missing.append("dissection.clip.weights")
+    if d.probe.source != "generated" and d.probe.root is None:
+        missing.append("dissection.probe.root")
+    if d.concepts in DOWNLOADED_CONCEPTS:
+        missing.append("dissection.concepts (a local file, or wordfreq-20k)")
+    return missing
 
 
 def dissect(

@@ -100,69 +100,89 @@ class EvaluationRun:
         return self.table.pivot(index="image", columns="method", values=measure)[self.methods]
 
 
-def _image_measures() -> list[Measure]:
-    return [m for m in measure_registry.MEASURES.values() if m.scope == "image"]
+def image_measures(cost_only: bool = False) -> list[Measure]:
+    """The image-scope measures, in registry order (``cost_only``: the cost measures only)."""
+    return [
+        m for m in measure_registry.MEASURES.values() if m.scope == "image" and (not cost_only or m.category == "cost")
+    ]
+
+
+def group_members(methods: list[str], identical: list[tuple[list[str], float]]) -> dict[str, list[str]]:
+    """Row method (a group's first member) → the evaluated methods it stands for, in evaluation order."""
+    members: dict[str, list[str]] = {}
+    for name in methods:
+        group = next((g for g, _ in identical if name in g), [name])
+        members.setdefault(group[0], []).append(name)
+    return members
+
+
+def image_values(
+    session: Session,
+    method: Method,
+    image: LoadedImage,
+    explanation: Explanation,
+    measures: list[Measure],
+    warmed: set[str],
+) -> dict[str, float]:
+    """The cached value of each of ``measures`` for one method and image (computed when missing, in one context:
+    max-sensitivity's fresh runs serve the cost too). ``warmed``: the methods already warmed up in this process
+    (the first fresh run of a method in a process is not timed)."""
+    from xaireport.results.measures import ImageContext, warm_up
+
+    s = session.settings
+    shared: dict[str, ImageContext] = {}
+
+    def context() -> ImageContext:
+        if "ctx" not in shared:
+            params, speed = options(method, s)
+            lazy = session.classifier()
+            ctx = ImageContext(s, session.cache, lazy, real(lazy), method, params, speed, image, explanation)
+
+            def before_fresh() -> None:
+                if method.name not in warmed:
+                    warm_up(ctx)
+                    warmed.add(method.name)
+
+            ctx.before_fresh = before_fresh
+            shared["ctx"] = ctx
+        return shared["ctx"]
+
+    out = {}
+    for me in measures:
+
+        def compute(me: Measure = me) -> tuple[dict, dict[str, Any]]:
+            return {}, {"value": float(me.compute(context()))}
+
+        key = measure_key(session, method, image, me)
+        out[me.name] = session.cache.get_or_compute("evaluation", key, compute)[1]["value"]
+    return out
 
 
 def run(session: Session) -> EvaluationRun:
     """Chapter 6 with the session's settings: ``evaluation.methods`` (unset: every registered method, plug-ins
     included) on the first ``evaluation.images`` images (unset: all)."""
     from xaireport.methods.registry import label, names
-    from xaireport.results.measures import ImageContext, MethodContext, warm_up
+    from xaireport.results.measures import MethodContext
     from xaireport.results.sanity import run as sanity_run
     from xaireport.results.sanity import verdicts
 
     s = session.settings
     methods = session.methods(s.evaluation.methods or names(), "evaluation.methods")
     images = session.images()[: s.evaluation.images]
-    lazy = session.classifier()
     explanations: dict[tuple[str, str], Explanation] = {}
     for m, im in progress.bar([(m, im) for m in methods for im in images], desc="explanations", unit="map"):
         explanations[m.name, im.name] = explain(session, im, m)
     identical = identical_maps({m.name: [explanations[m.name, im.name].map for im in images] for m in methods})
-    members: dict[str, list[str]] = {}
-    for m in methods:
-        group = next((g for g, _ in identical if m.name in g), [m.name])
-        members.setdefault(group[0], []).append(m.name)
+    members = group_members([m.name for m in methods], identical)
     row_methods = list(members)
 
     warmed: set[str] = set()
-    contexts: dict[tuple[str, str], ImageContext] = {}
-
-    def context(method: Method, image: LoadedImage) -> ImageContext:
-        key = (method.name, image.name)
-        if key not in contexts:
-            params, speed = options(method, s)
-            clf = real(lazy)
-            ctx = ImageContext(s, session.cache, lazy, clf, method, params, speed, image, explanations[key])
-
-            def before_fresh(ctx: ImageContext = ctx) -> None:
-                if ctx.method.name not in warmed:  # the method's first fresh run in this process is not timed
-                    warm_up(ctx)
-                    warmed.add(ctx.method.name)
-
-            ctx.before_fresh = before_fresh
-            contexts[key] = ctx
-        return contexts[key]
-
-    image_measures = _image_measures()
     values: dict[tuple[str, str, str], float] = {}
-    jobs = [
-        (m, im, me)
-        for m in methods
-        for im in images
-        for me in image_measures
-        if m.name in members or me.category == "cost"  # a group's other members: only their own cost
-    ]
-    for m, im, me in progress.bar(jobs, desc="evaluating methods", unit="value"):
-
-        def compute(m: Method = m, im: LoadedImage = im, me: Measure = me) -> tuple[dict, dict[str, Any]]:
-            return {}, {"value": float(me.compute(context(m, im)))}
-
-        key = measure_key(session, m, im, me)
-        values[m.name, im.name, me.name] = session.cache.get_or_compute("evaluation", key, compute)[1]["value"]
-        if me is image_measures[-1]:
-            contexts.pop((m.name, im.name), None)  # its fresh runs are no longer needed
+    jobs = [(m, im) for m in methods for im in images]
+    for m, im in progress.bar(jobs, desc="evaluating methods", unit="map"):
+        chosen = image_measures(cost_only=m.name not in members)  # a group's other members: only their own cost
+        for name, v in image_values(session, m, im, explanations[m.name, im.name], chosen, warmed).items():
+            values[m.name, im.name, name] = v
 
     shared: dict[str, SanityRun] = {}
 

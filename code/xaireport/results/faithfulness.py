@@ -10,17 +10,15 @@ from xaireport.models.description import real
 from xaireport.results.keys import AnyClassifier, map_digest, model_parts
 
 
-def cached_faithfulness(
-    cache: ResultCache,
+def faithfulness_key(
     classifier: AnyClassifier,
     image: LoadedImage,
     result: Explanation,
     percentiles: list[int],
     remove_fraction: float,
     seed: int,
-) -> dict[str, float]:
-    """:func:`xaireport.methods.faithfulness.scores` of one map (``result.map``, for ``result.class_index``)."""
-    key = make_key(
+) -> str:
+    return make_key(
         code=__name__,
         kind="faithfulness",
         **model_parts(classifier),
@@ -31,6 +29,19 @@ def cached_faithfulness(
         remove_fraction=remove_fraction,
         seed=seed,
     )
+
+
+def cached_faithfulness(
+    cache: ResultCache,
+    classifier: AnyClassifier,
+    image: LoadedImage,
+    result: Explanation,
+    percentiles: list[int],
+    remove_fraction: float,
+    seed: int,
+) -> dict[str, float]:
+    """:func:`xaireport.methods.faithfulness.scores` of one map (``result.map``, for ``result.class_index``)."""
+    key = faithfulness_key(classifier, image, result, percentiles, remove_fraction, seed)
 
     def compute():
         from xaireport.methods import faithfulness

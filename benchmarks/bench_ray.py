@@ -54,7 +54,9 @@ def main() -> None:
     p.add_argument("--profile", default="smoke", help="the profile whose cache fill is timed (offline: ~25 min each)")
     p.add_argument("--skip-precompute", action="store_true")
     args = p.parse_args()
-    import ray
+    from xaireport.engine import require_ray
+
+    ray = require_ray()  # one line naming the extra when Ray is not installed
 
     cores = os.cpu_count() or 1
     print(f"this machine: {cores} cores; explain --profile offline --methods {args.methods} on {args.images} images")

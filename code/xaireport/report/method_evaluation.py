@@ -15,6 +15,7 @@ from xaireport.methods import measures as measure_registry
 from xaireport.methods.decision import Decision, decide
 from xaireport.methods.measures import Measure
 from xaireport.methods.ranking import NO_RANKING, Ranking, rank_methods
+from xaireport.report.budget import CHAPTER_COSTS, changed_settings
 from xaireport.report.figures import cached_figure, save_figure
 from xaireport.results import evaluation
 from xaireport.results.evaluation import EvaluationRun
@@ -40,32 +41,12 @@ def measures(run: EvaluationRun, categories: tuple[str, ...] | None = None) -> l
 SUMMARY_PARTS = (("faithfulness", "randomisation"), ("robustness", "complexity", "cost"))
 
 #: The settings that set chapter 6's cost: sample counts, steps and patch sizes of the methods and measures.
-COST_SETTINGS = (
-    "evaluation.sensitivity_samples",
-    "evaluation.deletion_steps",
-    "attributions.ig_steps",
-    "attributions.shap_samples",
-    "attributions.occlusion_window",
-    "attributions.occlusion_stride",
-    "lime.num_samples",
-    "sanity.seeds",
-    "sanity.lime_num_samples",
-)
+COST_SETTINGS = CHAPTER_COSTS["method-evaluation"]
 
 
 def changed_cost_settings(settings: Settings) -> list[tuple[str, object, object]]:
-    """``(dotted key, this render's value, the default)`` of every :data:`COST_SETTINGS` entry this render changed
-    (a profile fitting a time budget, or the reader's own choice): what the chapter must state."""
-    from xaireport.settings import defaults
-
-    base, current = defaults(), settings.as_dict()
-    out = []
-    for key in COST_SETTINGS:
-        section, name = key.split(".")
-        value, default = current[section][name], base[section][name]
-        if value != default:
-            out.append((key, value, default))
-    return out
+    """:func:`xaireport.report.budget.changed_settings` of :data:`COST_SETTINGS`."""
+    return changed_settings(settings, COST_SETTINGS)
 
 
 def summary(run: EvaluationRun, categories: tuple[str, ...] | None = None) -> pd.DataFrame:

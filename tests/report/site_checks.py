@@ -94,11 +94,25 @@ class _Links(HTMLParser):
             self._blocks[-1].append(data)
 
 
+#: A backslash before Markdown punctuation in a page's prose: text escaped twice (``Grad\\\\-CAM`` shows a backslash).
+LEAKED_ESCAPE = re.compile(r".{0,30}\\[-_*`#\[\]].{0,20}")
+
+
+def leaked_escapes(html: str) -> list[str]:
+    """The prose of ``html`` (no code, scripts, styles or math) where a Markdown escape was printed."""
+    import html as html_lib
+
+    prose = re.sub(r"<(script|style|code|pre)\b.*?</\1>", " ", html, flags=re.S)
+    prose = re.sub(r'<span class="math[^"]*">.*?</span>', " ", prose, flags=re.S)
+    prose = html_lib.unescape(re.sub(r"<[^>]+>", "", prose))
+    return [m.group(0) for m in LEAKED_ESCAPE.finditer(prose)]
+
+
 def page_problems(site: Path, page: Path) -> list[str]:
     """One HTML page: error text, unresolved references, remote scripts/styles/fonts, local links to missing
     files, figures that are not valid PNGs; and what clutters a reader's page: per-cell code toggles, a citation's
     parentheses inside a sentence's ("(Grad-CAM (Selvaraju et al. 2017))"), a format link named after the engine
-    ("Typst") instead of "PDF"."""
+    ("Typst") instead of "PDF", a Markdown escape printed as text."""
     from PIL import Image
 
     html = page.read_text(encoding="utf-8")
@@ -130,6 +144,7 @@ def page_problems(site: Path, page: Path) -> list[str]:
                     im.verify()
             except Exception as exc:  # noqa: BLE001 - any unreadable figure is the problem reported
                 problems.append(f"{rel}: figure {value} is not a valid PNG ({exc})")
+    problems += [f"{rel}: a Markdown escape shows as text: {m!r}" for m in leaked_escapes(html)]
     for css in re.findall(r"@import\s+url\((https?:[^)]+)\)|url\((https?://[^)]+\.(?:woff2?|ttf))\)", html):
         problems.append(f"{rel}: stylesheet loads {css[0] or css[1]} from the network")
     return problems

@@ -115,3 +115,10 @@ def test_a_theme_stylesheet_that_loads_a_web_font_is_reported(tmp_path):
     (tmp_path / "site_libs/clean.css").write_text("a{background:url('data:image/png;base64,AAAA')} b{src:url(f.woff2)}")
     font = "https://fonts.googleapis.com/css2?family=Source+Sans+Pro&display=swap"
     assert site_problems(tmp_path) == [f"site_libs/theme.css: loads {font} from the network"]
+
+
+def test_an_escape_printed_as_text_is_reported_but_not_in_code_or_math(tmp_path):
+    page = _page(tmp_path, r"<p>for Grad\\-CAM and LIME</p>")
+    assert any("Grad" in p and "escape" in p for p in page_problems(tmp_path, page))
+    fine = _page(tmp_path, r'<p>Grad-CAM <code>a\_b</code> <span class="math inline">\(x\_i\)</span></p>')
+    assert page_problems(tmp_path, fine) == []

@@ -212,7 +212,16 @@ class Chapter:
         return self.run.methods
 
     def label(self, method: str) -> str:
-        return self.run.labels.get(method, method)
+        """A row's label (a group of identical methods: every member's name), else the method's own label."""
+        from xaireport.methods.registry import label
+
+        return self.run.labels.get(method) or label(method)
+
+    def member_labels(self, group: list[str]) -> list[str]:
+        """Each method's own label (not its row's)."""
+        from xaireport.methods.registry import label
+
+        return [label(m) for m in group]
 
 
 def prepare(session: Session) -> Chapter:

@@ -62,7 +62,7 @@ def test_two_seeds_of_the_fixture_that_used_to_flip_never_disagree():
 
 def test_describe_names_the_interval_and_seeds():
     d = decide(np.array([[0.5, 0.1], [0.52, 0.12], [0.48, 0.08]]), threshold=0.2)
-    assert d.describe() == "0.30 (CI 0.25 to 0.35, 3 images, seed means 0.10 to 0.50)"
+    assert d.describe() == "0.30 (95% CI 0.25 to 0.35, 3 images, seed means 0.10 to 0.50)"
     with pytest.raises(ValueError, match="images x seeds"):
         decide(np.zeros((2, 2, 2)))
 

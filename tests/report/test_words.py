@@ -12,3 +12,11 @@ def test_numbers_counts_and_lists():
     assert count(2, "child", "children") == "two children"
     assert and_list([]) == "nothing" and and_list(["A"]) == "A" and and_list(["A", "B"]) == "A and B"
     assert and_list(["A", "B", "C"]) == "A, B and C"
+
+
+def test_p_values_never_print_as_zero():
+    from xaireport.report.words import p_text, p_value
+
+    assert p_value(3.9e-6) == "< 0.001" and p_text(3.9e-6) == "p < 0.001"
+    assert p_value(0.0364) == "0.036" and p_text(0.0364) == "p = 0.036"
+    assert p_value(float("nan")) == "—"

@@ -44,17 +44,20 @@ class Decision:
     seed_means: tuple[float, ...]  # the mean over images of each seed (one entry without seeds); display only
     images: int  # images with a value
     dropped: int  # images without one (all NaN)
+    confidence: float = 0.95  # the interval's confidence level
 
     @property
     def decided(self) -> bool:
         return self.outcome != UNDECIDED
 
     def describe(self, digits: int = 2) -> str:
-        """``0.35 (95% CI 0.03 to 0.66, 3 images)``, plus the seed range when there are several seeds."""
+        """``0.35 (95% CI 0.03 to 0.66, 3 images)`` (the level is the decision's), plus the seed range when there
+        are several seeds."""
         f = f"{{:.{digits}f}}"
         if self.images < 2:
             return f"{f.format(self.mean)} ({self.images} image, no interval)"
-        text = f"{f.format(self.mean)} (CI {f.format(self.low)} to {f.format(self.high)}, {self.images} images"
+        interval = f"{self.confidence:.0%} CI {f.format(self.low)} to {f.format(self.high)}"
+        text = f"{f.format(self.mean)} ({interval}, {self.images} images"
         if len(self.seed_means) > 1:
             text += f", seed means {f.format(min(self.seed_means))} to {f.format(max(self.seed_means))}"
         return text + ")"
@@ -97,17 +100,17 @@ def decide(values: np.ndarray | list, threshold: float = 0.0, confidence: float 
     n = len(v)
     if n == 0:
         nan = float("nan")
-        return Decision(UNDECIDED, threshold, nan, nan, nan, nan, (), 0, dropped)
+        return Decision(UNDECIDED, threshold, nan, nan, nan, nan, (), 0, dropped, confidence)
     per_image = np.nanmean(v, axis=1)  # every kept row has a value
     mean = float(per_image.mean())
     seed_means = tuple(float(x) for x in _nanmean_columns(v))
     if n < 2:
-        return Decision(UNDECIDED, threshold, mean, mean, mean, 0.0, seed_means, n, dropped)
+        return Decision(UNDECIDED, threshold, mean, mean, mean, 0.0, seed_means, n, dropped, confidence)
     std = float(per_image.std(ddof=1))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / np.sqrt(n)
     low, high = mean - half, mean + half
     outcome = ABOVE if low > threshold else BELOW if high < threshold else UNDECIDED
-    return Decision(outcome, threshold, mean, low, high, std, seed_means, n, dropped)
+    return Decision(outcome, threshold, mean, low, high, std, seed_means, n, dropped, confidence)
 
 
 def outcomes(samples: np.ndarray, threshold: float, confidence: float = 0.95) -> np.ndarray:

@@ -17,6 +17,7 @@ from xaireport.methods.measures import Measure
 from xaireport.methods.ranking import NO_RANKING, Ranking, rank_methods
 from xaireport.report.budget import CHAPTER_COSTS, changed_settings
 from xaireport.report.figures import cached_figure, save_figure
+from xaireport.report.words import p_value
 from xaireport.results import evaluation
 from xaireport.results.evaluation import EvaluationRun
 from xaireport.results.explanations import explain
@@ -78,11 +79,13 @@ def ranking_table(run: EvaluationRun, ranks: dict[str, Ranking]) -> pd.DataFrame
     rows = []
     for m in measures(run):
         r = ranks[m.name]
+        everyone = r.ranked and len(r.among_best) == len(run.methods)
         rows.append(
             {
                 "measure": m.title,
-                "Friedman p": r.friedman_p,
-                "supports": r.outcome,
+                "Friedman p": p_value(r.friedman_p),
+                # Friedman rejects, yet no method is significantly worse than the best: nothing is separated
+                "supports": "no method shown worse than the best" if everyone else r.outcome,
                 "best (mean)": run.labels[r.best] if r.ranked else "—",
                 "among the best": ", ".join(run.labels[x] for x in r.among_best) if r.ranked else "—",
             }

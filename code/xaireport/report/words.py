@@ -24,3 +24,16 @@ def and_list(items: Sequence[str]) -> str:
     if not items:
         return "nothing"
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def p_value(p: float) -> str:
+    """``0.036``; ``< 0.001`` below that (three decimals would print 0.000); ``—`` when there is none."""
+    if p != p:  # NaN: no test
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def p_text(p: float) -> str:
+    """``p = 0.036``, ``p < 0.001``: a p-value in a sentence."""
+    value = p_value(p)
+    return f"p {value}" if value.startswith("<") else f"p = {value}"

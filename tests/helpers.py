@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,3 +25,10 @@ def quarto_render(args: list[str], cwd: Path, env: dict[str, str] | None = None)
 def run_xaireport(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None):
     """``python -m xaireport ARGS`` in a subprocess, with its stdout and stderr captured as text."""
     return subprocess.run([sys.executable, "-m", "xaireport", *args], capture_output=True, text=True, cwd=cwd, env=env)
+
+
+def terminal_ctrl_c() -> None:
+    """``preexec_fn`` for a command a test interrupts: Ctrl-C as at a terminal. A runner that starts the tests in the
+    background (``cmd &`` in a script, as CI may) hands its children SIGINT ignored, and Python then installs no
+    KeyboardInterrupt, so the signal would be lost."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

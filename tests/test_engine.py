@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import run_xaireport
+from helpers import run_xaireport, terminal_ctrl_c
 
 ray = pytest.importorskip("ray", reason="make setup installs the ray extra (pip install -e '.[ray]')")
 
@@ -183,6 +183,7 @@ def test_ctrl_c_cancels_a_ray_run_with_status_130_and_no_temporary_file(cluster,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=terminal_ctrl_c,
     )  # fmt: skip
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None and not any((out / "gradcam").glob("*.npy")):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import run_xaireport
+from helpers import run_xaireport, terminal_ctrl_c
 from xaireport import cli
 from xaireport.core import cache as cache_mod
 
@@ -293,6 +293,7 @@ def _start(proj: Path, *args: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=terminal_ctrl_c,
     )
 
 

@@ -149,17 +149,6 @@ def test_guided_backprop_contrast_is_decided_per_image():
     assert c.trusted == []
 
 
-def test_the_chapter_names_every_cost_setting_a_profile_lowered(root):
-    from xaireport.report.method_evaluation import COST_SETTINGS, changed_cost_settings
-    from xaireport.settings import load
-
-    assert changed_cost_settings(load("", root)) == []  # the default profile keeps every default
-    smoke = {k: (v, d) for k, v, d in changed_cost_settings(load("smoke", root))}
-    assert set(smoke) <= set(COST_SETTINGS) and smoke["evaluation.sensitivity_samples"] == (1, 3)
-    changed = changed_cost_settings(load("", root, overrides={"attributions.ig_steps": 7}))
-    assert changed == [("attributions.ig_steps", 7, 50)]
-
-
 def test_the_criteria_figure_draws_the_best_rank_darkest():
     """The caption says dark = best: rank 1 must be the darkest colour, the worst rank the lightest."""
     from xaireport.report.method_evaluation import rank_colours

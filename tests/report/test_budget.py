@@ -50,6 +50,11 @@ def test_the_offline_profile_names_each_lowered_count_with_its_default(root):
     }
 
 
+def test_the_smoke_profile_lowers_only_cost_settings(root):
+    smoke = {k: (v, d) for k, v, d in changed_settings(load("smoke", root), CHAPTER_COSTS["method-evaluation"])}
+    assert smoke["evaluation.sensitivity_samples"] == (1, 3)
+
+
 def test_a_readers_override_is_named_too(root):
     s = load("", root, overrides={"attributions.ig_steps": 7})
     assert changed_settings(s, CHAPTER_COSTS["method-evaluation"]) == [("attributions.ig_steps", 7, 50)]

@@ -15,7 +15,6 @@ from xaireport.methods import measures as measure_registry
 from xaireport.methods.decision import Decision, decide
 from xaireport.methods.measures import Measure
 from xaireport.methods.ranking import NO_RANKING, Ranking, rank_methods
-from xaireport.report.budget import CHAPTER_COSTS, changed_settings
 from xaireport.report.figures import cached_figure, save_figure
 from xaireport.report.words import p_value
 from xaireport.results import evaluation
@@ -25,7 +24,6 @@ from xaireport.results.explanations import explain
 if TYPE_CHECKING:
     from xaireport.results.sanity import Verdict
     from xaireport.session import Session
-    from xaireport.settings import Settings
 
 
 def measures(run: EvaluationRun, categories: tuple[str, ...] | None = None) -> list[Measure]:
@@ -40,14 +38,6 @@ def measures(run: EvaluationRun, categories: tuple[str, ...] | None = None) -> l
 
 #: The summary is shown as two tables, so that each fits a printed page.
 SUMMARY_PARTS = (("faithfulness", "randomisation"), ("robustness", "complexity", "cost"))
-
-#: The settings that set chapter 6's cost: sample counts, steps and patch sizes of the methods and measures.
-COST_SETTINGS = CHAPTER_COSTS["method-evaluation"]
-
-
-def changed_cost_settings(settings: Settings) -> list[tuple[str, object, object]]:
-    """:func:`xaireport.report.budget.changed_settings` of :data:`COST_SETTINGS`."""
-    return changed_settings(settings, COST_SETTINGS)
 
 
 def summary(run: EvaluationRun, categories: tuple[str, ...] | None = None) -> pd.DataFrame:
